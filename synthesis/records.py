@@ -1,0 +1,430 @@
+"""Models of a study record and a review question (pydantic v2).
+
+A study record (``evidence/studies/<id>.yaml``) holds what one published report says:
+design, population, and one entry per outcome whose ``data`` is of exactly one kind
+(correlation, two-group binary, single-group proportion, two-group continuous,
+single-group pre-post, reported effect, or narrative only).
+
+Every number may be written bare (``n: 76``) or as a mapping that says where it was read
+and whether it was computed rather than reported::
+
+    events: {value: 36, derived: "86% of 42, rounded to a whole person"}
+
+A bare number takes its source from the nearest enclosing ``source`` (of the data block,
+then of the outcome). ``source`` is either the name of an entry in the study's ``sources``
+or an inline locator ``{doi: ..., url: ..., where: "abstract"}``.
+
+These models check structure and types; range and cross-field checks (``r`` in [-1, 1],
+events not above n, ...) live in :mod:`synthesis.validate`, which reports every problem
+with its file, line and field path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+# ----------------------------------------------------------------------------- vocabulary
+
+DESIGNS = (
+    "cross-sectional",
+    "pre-post",
+    "non-randomised controlled",
+    "randomised controlled",
+    "cluster randomised controlled",
+    "crossover randomised",
+    "cohort",
+    "historical cohort comparison",
+    "register cohort",
+    "case series",
+    "qualitative",
+    "mixed methods",
+    "systematic review",
+    "narrative review",
+    "protocol",
+    "commentary",
+)
+Design = Literal[DESIGNS]  # type: ignore[valid-type]
+
+STATUSES = ("published", "preprint", "protocol", "ongoing")
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+#: Effect measures a question may ask for (metafor's measure codes).
+MEASURES = ("ZCOR", "COR", "SMD", "MD", "SMCC", "SMCR", "OR", "RR", "RD", "PLO", "PR", "PFT")
+Measure = Literal[MEASURES]  # type: ignore[valid-type]
+
+#: Effect metrics a paper may report directly (``reported_effect.metric``).
+REPORTED_METRICS = ("r", "d", "g", "SMD", "SMCC", "MD", "OR", "RR", "HR", "RD", "APR")
+ReportedMetric = Literal[REPORTED_METRICS]  # type: ignore[valid-type]
+
+DIRECTIONS = (
+    "favours intervention",
+    "favours comparator",
+    "positive association",
+    "negative association",
+    "no difference",
+    "mixed",
+    "unclear",
+)
+
+ROB_TOOLS = ("RoB 2", "ROBINS-I", "JBI", "NOS", "AMSTAR 2", "not applicable")
+ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
+    "RoB 2": ("low", "some concerns", "high"),
+    "ROBINS-I": ("low", "moderate", "serious", "critical", "no information"),
+    "JBI": ("yes", "no", "unclear", "not applicable"),
+    "NOS": ("yes", "no", "unclear", "not applicable"),
+    "AMSTAR 2": ("yes", "partial yes", "no"),
+    "not applicable": ("not applicable",),
+}
+#: Overall risk of bias, on one scale across tools (used by GRADE and the RoB plot).
+OVERALL_ROB = ("low", "some concerns", "moderate", "serious", "high", "critical", "unclear")
+
+
+class _Model(BaseModel):
+    """Strict about unknown fields; lenient about int/float."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+class Locator(_Model):
+    """Where a number was read: a DOI or URL plus the place within it."""
+
+    doi: str | None = Field(None, description="DOI without the https://doi.org/ prefix")
+    url: str | None = Field(None, description="address of the page that shows the number")
+    where: str = Field(
+        ..., min_length=1, description="abstract, Table 2, p. 5, Figure 1, results text, ..."
+    )
+
+    @model_validator(mode="after")
+    def _doi_or_url(self) -> Locator:
+        if not (self.doi or self.url):
+            raise PydanticCustomError(
+                "locator", "a source locator needs a doi or a url (and where: abstract/table/page)"
+            )
+        return self
+
+
+SourceRef = str | Locator
+
+
+class Num(_Model):
+    """A number with its provenance."""
+
+    value: float
+    source: SourceRef | None = Field(None, description="name in the study's sources, or a locator")
+    derived: str | None = Field(
+        None, description="how this number was computed from reported ones (absent if reported)"
+    )
+    assumed: str | None = Field(
+        None, description="why this value is an assumption (not reported, not derived)"
+    )
+    note: str | None = None
+
+
+def _coerce_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise PydanticCustomError("number", f"expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        return {"value": value}
+    if isinstance(value, str):
+        try:
+            return {"value": float(value)}
+        except ValueError:
+            raise PydanticCustomError(
+                "number",
+                f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
+                "like {value: 36, derived: how it was computed}",
+            ) from None
+    return value
+
+
+Number = Annotated[Num, BeforeValidator(_coerce_number)]
+
+
+class _Data(_Model):
+    """Fields shared by every data kind."""
+
+    source: SourceRef | None = Field(None, description="default source of the numbers below")
+    note: str | None = None
+
+
+class Correlation(_Data):
+    """A correlation coefficient between exposure and outcome (metafor: ri, ni)."""
+
+    kind: Literal["correlation"]
+    r: Number
+    n: Number
+    p: Number | None = None
+
+
+class TwoGroupBinary(_Data):
+    """Events and totals in two groups (metafor: ai, n1i, ci, n2i)."""
+
+    kind: Literal["two_group_binary"]
+    group1: str = "intervention"
+    group2: str = "comparator"
+    events1: Number
+    n1: Number
+    events2: Number
+    n2: Number
+
+
+class Proportion(_Data):
+    """Events out of n in one group (metafor: xi, ni).
+
+    Give ``events``; or give the reported ``percent`` and the toolkit derives the count
+    (round(percent × n / 100)) and marks it as derived. Give both when both are reported.
+    """
+
+    kind: Literal["proportion"]
+    events: Number | None = None
+    percent: Number | None = None
+    n: Number
+
+    @model_validator(mode="after")
+    def _events_or_percent(self) -> Proportion:
+        if self.events is None and self.percent is None:
+            raise PydanticCustomError("proportion", "give events, percent, or both")
+        return self
+
+
+class TwoGroupContinuous(_Data):
+    """Means, SDs and sizes in two groups (metafor: m1i, sd1i, n1i, m2i, sd2i, n2i)."""
+
+    kind: Literal["two_group_continuous"]
+    group1: str = "intervention"
+    group2: str = "comparator"
+    mean1: Number
+    sd1: Number
+    n1: Number
+    mean2: Number
+    sd2: Number
+    n2: Number
+
+
+class PrePost(_Data):
+    """One group measured before and after (metafor SMCC/SMCR: m1i = post, m2i = pre).
+
+    Either means and SDs at both times (or 95% CIs of the means, from which SDs are
+    derived), or the mean change with its SD or CI. ``r_prepost`` is the correlation of
+    pre and post scores; when absent the question's assumed value is used and recorded.
+    """
+
+    kind: Literal["pre_post"]
+    n: Number
+    mean_pre: Number | None = None
+    sd_pre: Number | None = None
+    ci_pre: tuple[Number, Number] | None = None
+    mean_post: Number | None = None
+    sd_post: Number | None = None
+    ci_post: tuple[Number, Number] | None = None
+    mean_change: Number | None = None
+    sd_change: Number | None = None
+    ci_change: tuple[Number, Number] | None = None
+    level: float = Field(95.0, gt=0, lt=100, description="confidence level of the CIs, percent")
+    r_prepost: Number | None = None
+    timepoint_pre: str | None = None
+    timepoint_post: str | None = None
+
+
+class ReportedEffect(_Data):
+    """An effect size reported by the paper, with its uncertainty."""
+
+    kind: Literal["reported_effect"]
+    metric: ReportedMetric
+    estimate: Number
+    ci: tuple[Number, Number] | None = None
+    level: float = Field(95.0, gt=0, lt=100)
+    se: Number | None = None
+    p: Number | None = None
+    p_bound: Literal["=", "<", ">"] = Field(
+        "=", description="'<' when the paper gives p < value rather than an exact p"
+    )
+    n: Number | None = None
+    n1: Number | None = None
+    n2: Number | None = None
+    adjusted: bool = False
+    contrast: str | None = Field(None, description="what is compared, e.g. 'MBSR vs waitlist'")
+
+
+class Narrative(_Data):
+    """A result reported only in words: direction and significance, no usable numbers."""
+
+    kind: Literal["narrative"]
+    direction: Literal[DIRECTIONS]  # type: ignore[valid-type]
+    significant: bool | None = Field(None, description="true/false, or leave out if not stated")
+    p: Number | None = None
+    p_bound: Literal["=", "<", ">"] = "="
+    missing: str = Field(
+        ..., min_length=3, description="which numbers would be needed and were not found"
+    )
+
+
+OutcomeData = Annotated[
+    Correlation
+    | TwoGroupBinary
+    | Proportion
+    | TwoGroupContinuous
+    | PrePost
+    | ReportedEffect
+    | Narrative,
+    Field(discriminator="kind"),
+]
+DATA_KINDS = (
+    "correlation",
+    "two_group_binary",
+    "proportion",
+    "two_group_continuous",
+    "pre_post",
+    "reported_effect",
+    "narrative",
+)
+
+
+class Indirectness(_Model):
+    """How far this study's PICO is from the question's (for GRADE)."""
+
+    judgement: Literal["none", "serious", "very serious"]
+    reason: str = Field(..., min_length=3)
+
+
+class Outcome(_Model):
+    """One result of a study, serving one outcome of one review question."""
+
+    question: str = Field(..., description="id of a file in evidence/questions/")
+    outcome: str = Field(..., description="id of an outcome defined in that question")
+    name: str = Field(..., description="the outcome as the study names it")
+    instrument: str | None = None
+    timepoint: str | None = None
+    source: SourceRef | None = None
+    data: OutcomeData
+    pool: bool = Field(True, description="false keeps it out of pooling (give exclude_reason)")
+    exclude_reason: str | None = None
+    cohort: str | None = Field(
+        None, description="cohort id when the same people appear in other reports"
+    )
+    indirectness: Indirectness | None = None
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _reason_if_excluded(self) -> Outcome:
+        if not self.pool and not self.exclude_reason:
+            raise PydanticCustomError(
+                "exclude_reason", "pool: false needs exclude_reason saying why"
+            )
+        return self
+
+
+class Population(_Model):
+    description: str
+    source: SourceRef | None = None
+    n: Number | None = None
+    n_note: str | None = Field(None, description="when n is not reported, say so here")
+
+
+class RobDomain(_Model):
+    domain: str
+    judgement: str
+    reason: str = Field(..., min_length=3)
+
+
+class RiskOfBias(_Model):
+    """A risk-of-bias judgement with the tool that fits the design."""
+
+    tool: Literal[ROB_TOOLS]  # type: ignore[valid-type]
+    checklist: str | None = Field(None, description="e.g. 'JBI analytical cross-sectional'")
+    basis: Literal["abstract only", "abstract and tables", "full text"]
+    domains: list[RobDomain] = Field(default_factory=list)
+    overall: Literal[OVERALL_ROB]  # type: ignore[valid-type]
+    overall_reason: str = Field(..., min_length=3)
+
+
+class Study(_Model):
+    """One study record (one published report of a study or cohort)."""
+
+    id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$", description="equals the file stem")
+    citation: str = Field(..., description="key in references.bib")
+    label: str | None = Field(None, description="short label for tables, e.g. 'Krasner 2009'")
+    design: Design
+    status: Status
+    setting: str | None = None
+    country: str | None = None
+    population: Population
+    intervention: str | None = None
+    exposure: str | None = None
+    comparator: str | None = None
+    sources: dict[str, Locator] = Field(default_factory=dict)
+    cohort: str | None = None
+    related: list[str] = Field(default_factory=list, description="ids of related records")
+    outcomes: list[Outcome] = Field(default_factory=list)
+    risk_of_bias: RiskOfBias | None = None
+    notes: list[str] = Field(default_factory=list)
+    not_found: list[str] = Field(
+        default_factory=list, description="what was searched for and not found"
+    )
+
+
+# ----------------------------------------------------------------------------- questions
+
+
+class QuestionOutcome(_Model):
+    id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    measure: Measure
+    scale: str = Field(..., description="what the pooled number means for a reader")
+    direction: Literal["higher is better", "lower is better", "not applicable"]
+    description: str | None = None
+    critical: bool = Field(True, description="GRADE: critical (true) or important (false)")
+
+
+class Pico(_Model):
+    population: str
+    intervention: str
+    comparator: str
+    outcomes: str
+
+
+class Analysis(_Model):
+    """The analysis plan: every analytic choice a reader may want to change."""
+
+    method: Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"] = "REML"
+    test: Literal["z", "knha"] = "z"
+    level: float = Field(95.0, gt=0, lt=100)
+    alternative_methods: list[Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"]] = [
+        "DL",
+        "EE",
+    ]
+    prepost_r: float = Field(
+        0.5, ge=-1, le=1, description="assumed pre-post correlation when a study gives none"
+    )
+    prepost_r_sensitivity: list[Annotated[float, Field(ge=-1, le=1)]] = [0.3, 0.7]
+    min_k: int = Field(2, ge=1, description="fewest independent studies to pool")
+    small_study_min_k: int = Field(10, ge=3, description="fewest studies for Egger/trim-and-fill")
+    sensitivity: list[str] = Field(default_factory=list, description="planned sensitivity analyses")
+
+
+class Question(_Model):
+    id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$", description="equals the file stem")
+    title: str
+    short_title: str
+    plain_question: str = Field(..., description="the question in words a commissioner uses")
+    pico: Pico
+    outcomes: list[QuestionOutcome] = Field(..., min_length=1)
+    inclusion: list[str] = Field(..., min_length=1)
+    exclusion: list[str] = Field(default_factory=list)
+    designs: list[Design] = Field(..., min_length=1, description="designs that may be pooled")
+    analysis: Analysis = Analysis()
+    notes: list[str] = Field(default_factory=list)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of a study record and of a question, keyed by file name."""
+    return {
+        "study.schema.json": Study.model_json_schema(),
+        "question.schema.json": Question.model_json_schema(),
+    }

@@ -1,0 +1,482 @@
+"""Load and validate the evidence base: every problem at once, each located.
+
+:func:`validate` reads ``references.bib``, ``evidence/questions/*.yaml`` and
+``evidence/studies/*.yaml``, checks structure (pydantic models in :mod:`synthesis.records`),
+values (ranges, counts, confidence intervals, provenance of every number) and
+cross-references (ids, citations, questions, cohorts), and returns the loaded
+:class:`EvidenceBase` together with a :class:`~synthesis.problems.ProblemReport`.
+It never raises for problems in the input; :func:`load_evidence` does, at the boundary.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from synthesis import records
+from synthesis.bib import Bibliography, load_bibliography
+from synthesis.errors import ValidationFailed
+from synthesis.problems import Problem, ProblemReport
+from synthesis.yamlsafe import Located, YamlError
+from synthesis.yamlsafe import load as load_yaml
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class EvidenceBase:
+    """Everything in ``evidence/`` and ``references.bib``, parsed and cross-checked."""
+
+    root: Path
+    studies: dict[str, records.Study] = field(default_factory=dict)
+    questions: dict[str, records.Question] = field(default_factory=dict)
+    bibliography: Bibliography | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def outcomes(self, question: str | None = None) -> Iterator[tuple[records.Study, int, records.Outcome]]:
+        """Every (study, index, outcome), optionally only those serving ``question``."""
+        for study_id in sorted(self.studies):
+            study = self.studies[study_id]
+            for i, outcome in enumerate(study.outcomes):
+                if question is None or outcome.question == question:
+                    yield study, i, outcome
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+def _fields_at(model: Any, loc: Loc) -> set[str]:
+    """Field names allowed at ``loc`` (the mapping that holds the offending key)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        current = _field_type(current, part)
+        if current is None:
+            return set()
+    models = [m for m in _models_in(current)]
+    names: set[str] = set()
+    for m in models:
+        names.update(m.model_fields)
+    return names
+
+
+def _models_in(tp: Any) -> list[type[BaseModel]]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [tp]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(tp):
+        out.extend(_models_in(arg))
+    return out
+
+
+def _field_type(tp: Any, name: str) -> Any:
+    for m in _models_in(tp):
+        if name in m.model_fields:
+            return m.model_fields[name].annotation
+    if name in records.DATA_KINDS:  # discriminator tag in a loc: stay on that model
+        for m in _models_in(tp):
+            kind = m.model_fields.get("kind")
+            if kind is not None and name in typing.get_args(kind.annotation):
+                return m
+    return None
+
+
+def _clean_loc(loc: Loc) -> Loc:
+    """Drop discriminator tags and the ``value`` of a bare number from a pydantic loc."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if part in records.DATA_KINDS and i > 0 and loc[i - 1] == "data":
+            continue
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def format_loc(loc: Loc) -> str:
+    """``('outcomes', 0, 'data', 'r')`` -> ``outcomes[0].data.r``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _structure_problems(
+    exc: ValidationError, model: type[BaseModel], located: Located, file: str
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = _clean_loc(tuple(err["loc"]))
+        etype = err["type"]
+        if etype == "extra_forbidden":
+            key = str(loc[-1])
+            allowed = sorted(_fields_at(model, tuple(err["loc"])[:-1]))
+            near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            msg = f"unknown field {key!r}: {hint}allowed here: {', '.join(allowed)}"
+            code = "unknown-field"
+        elif etype == "missing":
+            msg = f"required field {loc[-1]!r} is missing"
+            code = "missing-field"
+        else:
+            value = err.get("input")
+            shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+            msg = err["msg"]
+            if etype not in ("number",) and value is not None and not isinstance(value, dict):
+                msg += f" (got {shown})"
+            code = etype.replace("_", "-")
+        problems.append(
+            Problem("error", file, located.line_of(loc), format_loc(loc), msg, code)
+        )
+    return problems
+
+
+# ----------------------------------------------------------------------------- values
+
+
+class _ValueChecker:
+    """Range, count and provenance checks of one parsed study, each located."""
+
+    def __init__(self, study: records.Study, located: Located, file: str) -> None:
+        self.study = study
+        self.located = located
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, code: str, severity: str = "error") -> None:
+        self.problems.append(
+            Problem(severity, self.file, self.located.line_of(loc), format_loc(loc), message, code)  # type: ignore[arg-type]
+        )
+
+    # -- provenance
+    def _source_ok(self, src: records.SourceRef | None, loc: Loc) -> bool:
+        if src is None:
+            return False
+        if isinstance(src, str) and src not in self.study.sources:
+            names = ", ".join(sorted(self.study.sources)) or "none defined"
+            self.add(loc, f"source {src!r} is not a name in this study's sources ({names})",
+                     "unknown-source")  # fmt: skip
+        return True
+
+    def provenance(self, num: records.Num, loc: Loc, *defaults: records.SourceRef | None) -> None:
+        if num.derived and num.assumed:
+            self.add(loc, "a number is either derived or assumed, not both", "provenance")
+        if num.source is not None:
+            self._source_ok(num.source, (*loc, "source"))
+            return
+        if num.assumed:
+            return  # an assumption is not read from a source
+        if not any(d is not None for d in defaults):
+            self.add(loc, f"number {num.value:g} has no source: give source: on it, on its data "
+                     "block or on the outcome (a name from sources, or {doi|url, where})",
+                     "no-locator")  # fmt: skip
+
+    # -- ranges
+    def count(self, num: records.Num | None, loc: Loc, *, minimum: int = 0, what: str = "a count") -> None:
+        if num is None:
+            return
+        v = num.value
+        if not math.isfinite(v) or v != int(v):
+            self.add(loc, f"{what} must be a whole number, got {v:g}", "not-integer")
+        elif v < minimum:
+            self.add(loc, f"{what} must be at least {minimum}, got {v:g}", "out-of-range")
+
+    def positive(self, num: records.Num | None, loc: Loc, what: str) -> None:
+        if num is not None and not num.value > 0:
+            self.add(loc, f"{what} must be positive, got {num.value:g}", "out-of-range")
+
+    def between(self, num: records.Num | None, loc: Loc, lo: float, hi: float, what: str) -> None:
+        if num is not None and not lo <= num.value <= hi:
+            self.add(loc, f"{what} must lie in [{lo:g}, {hi:g}], got {num.value:g}", "out-of-range")
+
+    def interval(self, ci: tuple[records.Num, records.Num] | None, loc: Loc, ratio: bool = False) -> None:
+        if ci is None:
+            return
+        lo, hi = ci[0].value, ci[1].value
+        if lo > hi:
+            self.add(loc, f"confidence interval lower bound {lo:g} exceeds upper bound {hi:g}: "
+                     "write [lower, upper]", "ci-order")  # fmt: skip
+        if ratio and lo <= 0:
+            self.add(loc, f"a ratio's confidence interval must be positive, got lower bound {lo:g}",
+                     "out-of-range")  # fmt: skip
+
+    def events_le_n(self, events: records.Num | None, n: records.Num | None, loc: Loc) -> None:
+        if events is not None and n is not None and events.value > n.value:
+            self.add(loc, f"events ({events.value:g}) exceed the total ({n.value:g})", "events-gt-n")
+
+    def run(self) -> list[Problem]:
+        s = self.study
+        pop = s.population
+        if pop.n is not None:
+            self.count(pop.n, ("population", "n"), minimum=1, what="population n")
+            self.provenance(pop.n, ("population", "n"), pop.source)
+        for i, oc in enumerate(s.outcomes):
+            base: Loc = ("outcomes", i, "data")
+            d = oc.data
+            if not oc.pool and isinstance(d, records.Narrative):
+                pass
+            for name in type(d).model_fields:
+                value = getattr(d, name)
+                items = value if isinstance(value, tuple) else (value,)
+                for j, item in enumerate(items):
+                    if isinstance(item, records.Num):
+                        loc = (*base, name, j) if isinstance(value, tuple) else (*base, name)
+                        self.provenance(item, loc, d.source, oc.source)
+            self.check_data(d, base)
+        return self.problems
+
+    def check_data(self, d: Any, base: Loc) -> None:
+        at = lambda *p: (*base, *p)  # noqa: E731
+        if isinstance(d, records.Correlation):
+            self.between(d.r, at("r"), -1, 1, "a correlation r")
+            self.count(d.n, at("n"), minimum=4, what="n for a correlation (ZCOR needs n > 3)")
+            self.between(d.p, at("p"), 0, 1, "a p-value")
+        elif isinstance(d, records.TwoGroupBinary):
+            for g in ("1", "2"):
+                self.count(getattr(d, "events" + g), at("events" + g), what="events")
+                self.count(getattr(d, "n" + g), at("n" + g), minimum=1, what="a group size")
+                self.events_le_n(getattr(d, "events" + g), getattr(d, "n" + g), at("events" + g))
+        elif isinstance(d, records.Proportion):
+            self.count(d.events, at("events"), what="events")
+            self.count(d.n, at("n"), minimum=1, what="n")
+            self.events_le_n(d.events, d.n, at("events"))
+            self.between(d.percent, at("percent"), 0, 100, "a percentage")
+        elif isinstance(d, records.TwoGroupContinuous):
+            for g in ("1", "2"):
+                self.positive(getattr(d, "sd" + g), at("sd" + g), "an SD")
+                self.count(getattr(d, "n" + g), at("n" + g), minimum=2,
+                           what="a group size (an SD needs n >= 2)")  # fmt: skip
+        elif isinstance(d, records.PrePost):
+            self.count(d.n, at("n"), minimum=2, what="n (a pre-post SD needs n >= 2)")
+            for name in ("sd_pre", "sd_post", "sd_change"):
+                self.positive(getattr(d, name), at(name), "an SD")
+            for name in ("ci_pre", "ci_post", "ci_change"):
+                self.interval(getattr(d, name), at(name))
+            self.between(d.r_prepost, at("r_prepost"), -1, 1, "a pre-post correlation")
+            has_means = d.mean_pre is not None and d.mean_post is not None
+            has_change = d.mean_change is not None
+            if not (has_means or has_change):
+                self.add(base, "pre_post data need mean_pre and mean_post, or mean_change",
+                         "missing-field")  # fmt: skip
+        elif isinstance(d, records.ReportedEffect):
+            ratio = d.metric in ("OR", "RR", "HR", "APR")
+            self.interval(d.ci, at("ci"), ratio=ratio)
+            if ratio:
+                self.positive(d.estimate, at("estimate"), f"a {d.metric}")
+            if d.metric == "r":
+                self.between(d.estimate, at("estimate"), -1, 1, "a correlation r")
+            self.positive(d.se, at("se"), "a standard error")
+            self.between(d.p, at("p"), 0, 1, "a p-value")
+            for name in ("n", "n1", "n2"):
+                self.count(getattr(d, name), at(name), minimum=1, what=name)
+            if d.ci is not None and not d.ci[0].value <= d.estimate.value <= d.ci[1].value:
+                self.add(at("estimate"), f"estimate {d.estimate.value:g} lies outside its "
+                         f"confidence interval [{d.ci[0].value:g}, {d.ci[1].value:g}]",
+                         "estimate-outside-ci", "warning")  # fmt: skip
+        elif isinstance(d, records.Narrative):
+            self.between(d.p, at("p"), 0, 1, "a p-value")
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _load_file(
+    path: Path, model: type[BaseModel], file: str
+) -> tuple[Any, Located | None, list[Problem]]:
+    try:
+        located = load_yaml(path)
+    except YamlError as exc:
+        return None, None, [Problem("error", file, exc.line, "", exc.message, "yaml")]
+    except OSError as exc:
+        return None, None, [Problem("error", file, None, "", f"cannot read: {exc.strerror}", "io")]
+    if located.data is None:
+        return None, located, [Problem("error", file, None, "", "file is empty: a record is a "
+                                       "mapping of fields (see `synthesis new-study`)", "empty")]  # fmt: skip
+    if not isinstance(located.data, dict):
+        kind = type(located.data).__name__
+        return None, located, [Problem("error", file, located.line_of(()), "",
+                                       f"the file holds a {kind}, not a mapping of fields "
+                                       "(field: value lines)", "not-mapping")]  # fmt: skip
+    try:
+        return model.model_validate(located.data), located, []
+    except ValidationError as exc:
+        return None, located, _structure_problems(exc, model, located, file)
+
+
+def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
+    """Validate the evidence base under ``root``; return what loaded and every problem."""
+    root = Path(root)
+    report = ProblemReport()
+    base = EvidenceBase(root=root)
+    bib_path = root / "references.bib"
+    base.bibliography = load_bibliography(bib_path, _rel(bib_path, root))
+    report.extend(base.bibliography.problems)
+
+    question_lines: dict[str, Located] = {}
+    for path in sorted((root / "evidence" / "questions").glob("*.yaml")):
+        file = _rel(path, root)
+        q, located, problems = _load_file(path, records.Question, file)
+        report.extend(problems)
+        if q is None:
+            continue
+        if q.id != path.stem:
+            report.add(Problem("error", file, located.line_of(("id",)), "id",
+                               f"id {q.id!r} must equal the file name stem {path.stem!r}",
+                               "id-stem"))  # fmt: skip
+        ids = [o.id for o in q.outcomes]
+        for j, oid in enumerate(ids):
+            if ids.index(oid) != j:
+                report.add(Problem("error", file, located.line_of(("outcomes", j, "id")),
+                                   f"outcomes[{j}].id", f"duplicate outcome id {oid!r}",
+                                   "duplicate-id"))  # fmt: skip
+        base.questions[q.id] = q
+        base.files[f"question:{q.id}"] = file
+        question_lines[q.id] = located
+
+    seen: dict[str, str] = {}
+    study_lines: dict[str, tuple[str, Located]] = {}
+    for path in sorted((root / "evidence" / "studies").glob("*.yaml")):
+        file = _rel(path, root)
+        study, located, problems = _load_file(path, records.Study, file)
+        report.extend(problems)
+        if study is None:
+            continue
+        report.extend(_ValueChecker(study, located, file).run())
+        if study.id != path.stem:
+            report.add(Problem("error", file, located.line_of(("id",)), "id",
+                               f"id {study.id!r} must equal the file name stem {path.stem!r} "
+                               f"(rename the file or change the id)", "id-stem"))  # fmt: skip
+        if study.id in seen:
+            report.add(Problem("error", file, located.line_of(("id",)), "id",
+                               f"duplicate study id {study.id!r}, also used in {seen[study.id]}",
+                               "duplicate-id"))  # fmt: skip
+            continue
+        seen[study.id] = file
+        base.studies[study.id] = study
+        base.files[study.id] = file
+        study_lines[study.id] = (file, located)
+
+    _cross_checks(base, report, study_lines)
+    report.checked = {
+        "studies": len(base.studies),
+        "questions": len(base.questions),
+        "references": len(base.bibliography.entries),
+    }
+    return base, report
+
+
+def _cross_checks(
+    base: EvidenceBase, report: ProblemReport, study_lines: dict[str, tuple[str, Located]]
+) -> None:
+    bib = base.bibliography
+    assert bib is not None  # set by validate()
+    cited: set[str] = set()
+    pooled_cohorts: dict[tuple[str, str, str], str] = {}
+    for sid, study in sorted(base.studies.items()):
+        file, located = study_lines[sid]
+        cited.add(study.citation)
+        if study.citation not in bib:
+            near = difflib.get_close_matches(study.citation, list(bib.entries), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else " (add the entry to references.bib)"
+            report.add(Problem("error", file, located.line_of(("citation",)), "citation",
+                               f"citation key {study.citation!r} is not in {bib.path}{hint}",
+                               "unknown-citation"))  # fmt: skip
+        for j, rel in enumerate(study.related):
+            if rel not in base.studies:
+                report.add(Problem("error", file, located.line_of(("related", j)),
+                                   f"related[{j}]", f"related study {rel!r} has no record",
+                                   "unknown-study"))  # fmt: skip
+        for i, oc in enumerate(study.outcomes):
+            q = base.questions.get(oc.question)
+            if q is None:
+                allowed = ", ".join(sorted(base.questions)) or "none defined"
+                report.add(Problem("error", file, located.line_of(("outcomes", i, "question")),
+                                   f"outcomes[{i}].question",
+                                   f"question {oc.question!r} does not exist (allowed: {allowed})",
+                                   "unknown-question"))  # fmt: skip
+                continue
+            outcome_ids = [o.id for o in q.outcomes]
+            if oc.outcome not in outcome_ids:
+                report.add(Problem("error", file, located.line_of(("outcomes", i, "outcome")),
+                                   f"outcomes[{i}].outcome",
+                                   f"outcome {oc.outcome!r} is not defined in question "
+                                   f"{q.id!r} (allowed: {', '.join(outcome_ids)})",
+                                   "unknown-outcome"))  # fmt: skip
+            cohort = oc.cohort or study.cohort
+            if oc.pool and cohort and not isinstance(oc.data, records.Narrative):
+                key = (oc.question, oc.outcome, cohort)
+                if key in pooled_cohorts:
+                    report.add(Problem("error", file, located.line_of(("outcomes", i)),
+                                       f"outcomes[{i}]",
+                                       f"cohort {cohort!r} would be pooled twice for "
+                                       f"{oc.question}/{oc.outcome} (also in "
+                                       f"{pooled_cohorts[key]}): set pool: false with an "
+                                       "exclude_reason on all but one", "cohort-twice"))  # fmt: skip
+                else:
+                    pooled_cohorts[key] = file
+        if study.risk_of_bias is not None:
+            allowed = records.ROB_JUDGEMENTS[study.risk_of_bias.tool]
+            for j, dom in enumerate(study.risk_of_bias.domains):
+                if dom.judgement not in allowed:
+                    report.add(Problem("error", file,
+                                       located.line_of(("risk_of_bias", "domains", j, "judgement")),
+                                       f"risk_of_bias.domains[{j}].judgement",
+                                       f"judgement {dom.judgement!r} is not used by "
+                                       f"{study.risk_of_bias.tool} (allowed: {', '.join(allowed)})",
+                                       "rob-judgement"))  # fmt: skip
+    cited |= _cited_elsewhere(base)
+    for key, ref in sorted(bib.entries.items()):
+        if key not in cited:
+            report.add(Problem("warning", bib.path, ref.line, key,
+                               f"entry {key!r} is not cited by any study or question",
+                               "unused-reference"))  # fmt: skip
+
+
+def _cited_elsewhere(base: EvidenceBase) -> set[str]:
+    """Keys cited outside study records: method references in question files and the package."""
+    keys: set[str] = set()
+    for q in base.questions.values():
+        for text in (*q.notes, *q.analysis.sensitivity):
+            keys.update(_bracket_keys(text))
+    keys.update(METHOD_KEYS)
+    return keys
+
+
+def _bracket_keys(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"\[@([\w:-]+)\]", text))
+
+
+#: Bibliography keys cited by the package's methods (docstrings and reports);
+#: ``tests/test_bib.py`` checks each is in ``references.bib``.
+METHOD_KEYS: frozenset[str] = frozenset(
+    """viechtbauer2010metafor salo2023pymare borenstein2009introduction hedges1981distribution
+    higgins2023cochrane freeman1950transformations miller1978inverse viechtbauer2005bias
+    dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
+    morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
+    riley2011interpretation egger1997bias duval2000trim""".split()
+)
+
+
+def load_evidence(root: Path | str = ".") -> EvidenceBase:
+    """Validate and return the evidence base; raise :class:`ValidationFailed` on any error."""
+    base, report = validate(root)
+    if not report.ok:
+        raise ValidationFailed(report, report.to_text())
+    return base

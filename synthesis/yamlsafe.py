@@ -1,0 +1,232 @@
+"""Safe, located YAML loading for evidence records.
+
+Records are plain data. This loader builds Python values straight from the YAML event
+stream (no constructor runs, so no tag can create a Python object), refuses anchors and
+aliases (so an alias "billion laughs" bomb cannot expand), bounds file size and nesting
+depth, and remembers the line of every key and item so that problems can name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: Largest record file accepted, in bytes (the largest real record is a few KiB).
+MAX_BYTES = 1_000_000
+#: Deepest nesting of mappings and sequences accepted.
+MAX_DEPTH = 32
+
+_STANDARD_TAGS = {
+    None,
+    "!",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+try:  # libyaml is much faster; both parsers emit the same events
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+class YamlError(ValueError):
+    """The file cannot be read as a YAML record: ``line`` says where, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A loaded document and the 1-based line of each field path within it."""
+
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int | None:
+        """Line of ``path``, or of its nearest located ancestor."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get(())
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    if event.tag not in _STANDARD_TAGS:
+        raise YamlError(
+            f"YAML tag {event.tag!r} is not allowed: records hold plain data only "
+            "(remove the tag)",
+            event.start_mark.line + 1,
+        )
+    if event.tag in ("!", "tag:yaml.org,2002:str") or (
+        event.tag is None and event.style in ("'", '"', "|", ">")
+    ):
+        return event.value  # quoted, block or explicitly tagged as a string
+    tag = event.tag or _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == "tag:yaml.org,2002:bool" and event.value.lower() not in ("true", "false"):
+        return event.value  # YAML 1.2: yes/no/on/off are words (RoB judgements use them)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    try:
+        return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node)  # type: ignore[arg-type]
+    except yaml.YAMLError as exc:
+        raise YamlError(
+            f"cannot read value {event.value!r} as {tag.rsplit(':', 1)[-1]}",
+            event.start_mark.line + 1,
+        ) from exc
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    pass
+
+
+_CONSTRUCTOR = _Constructor()
+
+
+def loads(text: str) -> Located:
+    """Parse one YAML document from ``text``.
+
+    Raises
+    ------
+    YamlError
+        On a syntax error, a tag, an anchor/alias, nesting deeper than ``MAX_DEPTH``,
+        a duplicate key, a non-scalar key, or more than one document.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise YamlError(f"file is larger than {MAX_BYTES} bytes; a study record is a few KiB")
+    located = Located(data=None)
+    # stack items: [container, path, pending_key, key_line]
+    stack: list[list[Any]] = []
+    documents = 0
+    root: Any = None
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise YamlError("more than one YAML document ('---'): one record per file", line)
+                continue
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise YamlError(
+                    "YAML anchors and aliases (&name, *name) are not allowed in records: "
+                    "write the value out",
+                    line,
+                )
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if event.tag not in _STANDARD_TAGS:
+                    raise YamlError(
+                        f"YAML tag {event.tag!r} is not allowed: records hold plain data only",
+                        line,
+                    )
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
+                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                path = _child_path(stack, line, located)
+                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
+                    raise YamlError("a mapping or list cannot be used as a key", line)
+                _attach(stack, container)
+                stack.append([container, path, _NO_KEY, None])
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                done = stack.pop()
+                if not stack:
+                    root = done[0]
+                continue
+            if isinstance(event, yaml.ScalarEvent):
+                value = _scalar(event)
+                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
+                    top = stack[-1]
+                    if not isinstance(value, (str, int, float, bool)) or value is None:
+                        raise YamlError(f"key {value!r} is not a plain name", line)
+                    key = str(value) if not isinstance(value, str) else value
+                    if key in top[0]:
+                        raise YamlError(f"duplicate key {key!r} in the same mapping", line)
+                    top[2] = key
+                    top[3] = line
+                    continue
+                path = _child_path(stack, line, located)
+                if not stack:
+                    root = value
+                else:
+                    _attach(stack, value)
+                continue
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "syntax error"
+        raise YamlError(
+            f"YAML syntax error: {reason}", mark.line + 1 if mark else None
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - reader errors etc.
+        raise YamlError(f"YAML error: {exc}") from None
+    located.data = root
+    return located
+
+
+class _NoKey:
+    def __repr__(self) -> str:  # pragma: no cover
+        return "<no key>"
+
+
+_NO_KEY = _NoKey()
+
+
+def _child_path(stack: list[list[Any]], line: int | None, located: Located) -> Path_:
+    """Path of the node about to be attached, recording its line."""
+    if not stack:
+        path: Path_ = ()
+    else:
+        container, parent, key, key_line = stack[-1]
+        if isinstance(container, dict):
+            path = (*parent, key)
+            line = key_line or line
+        else:
+            path = (*parent, len(container))
+    if line is not None:
+        located.lines[path] = line
+    return path
+
+
+def _attach(stack: list[list[Any]], value: Any) -> None:
+    if not stack:
+        return
+    top = stack[-1]
+    if isinstance(top[0], dict):
+        top[0][top[2]] = value
+        top[2] = _NO_KEY
+    else:
+        top[0].append(value)
+
+
+def load(path: Path) -> Located:
+    """Read and parse ``path`` (UTF-8, at most ``MAX_BYTES``)."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise YamlError(f"file is {size} bytes, larger than the {MAX_BYTES} allowed")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8",
+            line,
+        ) from None
+    return loads(text)
