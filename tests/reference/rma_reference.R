@@ -131,9 +131,16 @@ coef_out <- function(res) {
 }
 
 frame_out <- function(x) {
+  # leave1out()/cumul() objects; metafor names the statistic tval under knha and the
+  # p-value pvals in cumul(); normalise to zval/pval and ci_lb/ci_ub. EE fits have
+  # no tau2 column.
   x <- as.data.frame(x)
-  out <- lapply(as.list(x[, setdiff(names(x), "slab"), drop = FALSE]), arr)
-  out
+  nm <- names(x)
+  nm[nm == "tval"] <- "zval"
+  nm[nm == "pvals"] <- "pval"
+  nm <- sub(".", "_", nm, fixed = TRUE)
+  names(x) <- nm
+  lapply(as.list(x[, setdiff(names(x), "slab"), drop = FALSE]), arr)
 }
 
 cases <- list()
