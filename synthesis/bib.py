@@ -28,16 +28,35 @@ KNOWN_FIELDS = frozenset(
     urldate volume year date abstract file issue location subtitle shorttitle langid
     """.split()
 )
-_MONTHS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
+_MONTHS = frozenset(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+)
 
 _SWALLOWED = re.compile(r"[}\"]\s*,?\s*([A-Za-z][\w-]*)\s*=\s*[{\"\d]")
-_BARE_VALUE = re.compile(r"(?m)(?:^|[,{])\s*([A-Za-z][\w-]*)\s*=\s*([A-Za-z][\w:.-]*)\s*(?=[,}#\s])")
+_BARE_VALUE = re.compile(
+    r"(?m)(?:^|[,{])\s*([A-Za-z][\w-]*)\s*=\s*([A-Za-z][\w:.-]*)\s*(?=[,}#\s])"
+)
 
 _ACCENTS = {
-    r"\"a": "ä", r"\"o": "ö", r"\"u": "ü", r"\"A": "Ä", r"\"O": "Ö", r"\"U": "Ü",
-    r"\'e": "é", r"\'a": "á", r"\'i": "í", r"\'o": "ó", r"\'u": "ú", r"\`e": "è",
-    r"\`a": "à", r"\~n": "ñ", r"\c c": "ç", r"\ss": "ß", r"\&": "&", r"\%": "%",
-}  # fmt: skip
+    r"\"a": "ä",
+    r"\"o": "ö",
+    r"\"u": "ü",
+    r"\"A": "Ä",
+    r"\"O": "Ö",
+    r"\"U": "Ü",
+    r"\'e": "é",
+    r"\'a": "á",
+    r"\'i": "í",
+    r"\'o": "ó",
+    r"\'u": "ú",
+    r"\`e": "è",
+    r"\`a": "à",
+    r"\~n": "ñ",
+    r"\c c": "ç",
+    r"\ss": "ß",
+    r"\&": "&",
+    r"\%": "%",
+}
 
 
 @dataclass(frozen=True)
@@ -99,9 +118,15 @@ def load_bibliography(path: Path, display_path: str | None = None) -> Bibliograp
         return bib
     except UnicodeDecodeError as exc:
         bib.problems.append(
-            Problem("error", shown, None, "", f"not UTF-8 text ({exc.reason}); save as UTF-8",
-                    "bib-encoding")
-        )  # fmt: skip
+            Problem(
+                "error",
+                shown,
+                None,
+                "",
+                f"not UTF-8 text ({exc.reason}); save as UTF-8",
+                "bib-encoding",
+            )
+        )
         return bib
     return parse_bibliography(text, shown)
 
@@ -122,9 +147,11 @@ def parse_bibliography(text: str, display_path: str = "references.bib") -> Bibli
     for entry in library.entries:
         fields = {f.key.lower(): clean_latex(str(f.value)) for f in entry.fields}
         bib.entries[entry.key] = Reference(
-            key=entry.key, entry_type=entry.entry_type.lower(), fields=fields,
+            key=entry.key,
+            entry_type=entry.entry_type.lower(),
+            fields=fields,
             line=entry.start_line + 1,
-        )  # fmt: skip
+        )
     return bib
 
 
@@ -139,13 +166,23 @@ def check_library(library: object, path: str) -> list[Problem]:
         line = block.start_line + 1
         kind = type(block).__name__
         if kind == "DuplicateBlockKeyBlock":
-            add(line, block.key, f"duplicate citation key {block.key!r}: the first entry "
-                "with this key is used; rename or delete this one", "bib-duplicate")  # fmt: skip
+            add(
+                line,
+                block.key,
+                f"duplicate citation key {block.key!r}: the first entry "
+                "with this key is used; rename or delete this one",
+                "bib-duplicate",
+            )
         else:
             reason = str(getattr(block, "error", "") or "") or "an unclosed brace or quote"
             raw_head = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
-            add(line, "", f"cannot parse this block ({reason}): {raw_head!r}; check that every "
-                "{ has its } and fields are separated by commas", "bib-syntax")  # fmt: skip
+            add(
+                line,
+                "",
+                f"cannot parse this block ({reason}): {raw_head!r}; check that every "
+                "{ has its } and fields are separated by commas",
+                "bib-syntax",
+            )
     macros = {s.key.lower() for s in library.strings} | _MONTHS  # type: ignore[attr-defined]
     for entry in library.entries:  # type: ignore[attr-defined]
         line = entry.start_line + 1
@@ -156,32 +193,59 @@ def check_library(library: object, path: str) -> list[Problem]:
             if name not in KNOWN_FIELDS:
                 near = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
                 hint = f" (did you mean {near[0]!r}?)" if near else ""
-                add(line, f"{entry.key}.{f.key}", f"unknown field name {f.key!r}{hint}",
-                    "bib-field", "warning")  # fmt: skip
+                add(
+                    line,
+                    f"{entry.key}.{f.key}",
+                    f"unknown field name {f.key!r}{hint}",
+                    "bib-field",
+                    "warning",
+                )
             swallowed = _SWALLOWED.search(value)
             if swallowed:
-                add(line, f"{entry.key}.{f.key}", f"field {f.key!r} swallowed the next field "
-                    f"{swallowed.group(1)!r}: a comma is missing between them", "bib-comma")  # fmt: skip
+                add(
+                    line,
+                    f"{entry.key}.{f.key}",
+                    f"field {f.key!r} swallowed the next field "
+                    f"{swallowed.group(1)!r}: a comma is missing between them",
+                    "bib-comma",
+                )
         for m in _BARE_VALUE.finditer(entry.raw):
             fld, macro = m.group(1).lower(), m.group(2).lower()
             if fld != entry.key.lower() and macro not in macros and not macro.isdigit():
-                add(line, f"{entry.key}.{fld}", f"@string macro {m.group(2)!r} is not defined; "
-                    "put the value in braces or define the macro", "bib-macro")  # fmt: skip
+                add(
+                    line,
+                    f"{entry.key}.{fld}",
+                    f"@string macro {m.group(2)!r} is not defined; "
+                    "put the value in braces or define the macro",
+                    "bib-macro",
+                )
         missing = [
-            req for req in REQUIRED
+            req
+            for req in REQUIRED
             if req not in names
             and not (req == "author" and "editor" in names)
             and not (req == "year" and "date" in names)
-        ]  # fmt: skip
+        ]
         note = next((str(f.value) for f in entry.fields if f.key.lower() == "note"), "").lower()
         for req in missing:
             if "not seen" in note and req[:4] in note:
-                add(line, entry.key, f"entry {entry.key!r} has no {req}; its note says it was "
-                    "not seen in the source", "bib-required", "warning")  # fmt: skip
+                add(
+                    line,
+                    entry.key,
+                    f"entry {entry.key!r} has no {req}; its note says it was "
+                    "not seen in the source",
+                    "bib-required",
+                    "warning",
+                )
             else:
-                add(line, entry.key, f"entry {entry.key!r} is missing {req} (required: "
+                add(
+                    line,
+                    entry.key,
+                    f"entry {entry.key!r} is missing {req} (required: "
                     f"{', '.join(REQUIRED)}; if the source does not show it, say so in "
-                    f"note = {{{req.capitalize()} not seen}})", "bib-required")  # fmt: skip
+                    f"note = {{{req.capitalize()} not seen}})",
+                    "bib-required",
+                )
     return problems
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from synthesis import __version__
@@ -82,6 +82,43 @@ def cmd_new_study(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from synthesis.validate import load_evidence
+
+    base = load_evidence(_root(args))
+    if args.format == "csv":
+        from synthesis.evidence_map import map_rows
+
+        print(map_rows(base).to_csv(index=False), end="")
+    else:
+        from synthesis.evidence_map import format_map
+
+        print(format_map(base), end="")
+    return EXIT_OK
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from synthesis.pool import format_text, pool_csv, to_json
+
+    result = pool_csv(
+        Path(args.file),
+        measure=args.measure,
+        method=args.method,
+        test=args.test,
+        level=args.level,
+    )
+    print(to_json(result) if args.json else format_text(result))
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from synthesis.records import write_schemas
+
+    for path in write_schemas(_root(args) / "evidence" / "schema"):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synthesis",
@@ -108,13 +145,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing record")
     p.set_defaults(func=cmd_new_study)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    p = sub.add_parser("schema", help="regenerate evidence/schema/*.json from the record models")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser(
+        "map", help="evidence map: studies by question and outcome, poolable or not, and why"
+    )
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser(
+        "pool",
+        help="pool a CSV of effect-size inputs (metafor escalc column names)",
+        description=POOL_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="CSV file; an optional study/slab column labels the rows")
+    p.add_argument(
+        "--measure",
+        help="ZCOR, COR, SMD, MD, SMCC, SMCR, OR, RR, RD, PLO, PR, PFT "
+        "(omit when the CSV has yi,vi)",
+    )
+    p.add_argument(
+        "--method",
+        default="REML",
+        help="tau^2 estimator: EE, DL, HE, SJ, PM, ML, REML (default), EB",
+    )
+    p.add_argument(
+        "--test",
+        default="z",
+        choices=("z", "knha"),
+        help="z (default, as metafor) or knha (Knapp-Hartung)",
+    )
+    p.add_argument("--level", type=float, default=95.0, help="confidence level in %% (95)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_pool)
+
     return parser
 
 
-#: Further sub-commands register here (see the end of this module).
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+POOL_HELP = """\
+Pool the studies of a CSV file with a random-effects model (REML by default, as metafor).
+
+Columns are metafor's escalc argument names:
+  ZCOR, COR        ri, ni
+  SMD, MD          m1i, sd1i, n1i, m2i, sd2i, n2i
+  SMCC             m1i (post), m2i (pre), sd1i, sd2i, ni, ri
+  OR, RR, RD       ai, bi, ci, di   or   ai, n1i, ci, n2i
+  PLO, PR, PFT     xi, ni
+  (any)            yi, vi           (then --measure may be omitted)
+Rows with a missing value are left out with a warning and counted in k_excluded.
+
+Example:
+  synthesis pool studies.csv --measure ZCOR --method REML --test knha --json
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +210,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_OK
+    import warnings
+
+    from synthesis.warnings import SynthesisWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if issubclass(category, SynthesisWarning):
+            print(f"synthesis {args.command}: warning: {message}", file=sys.stderr)
+        else:
+            _default_show(message, category, filename, lineno, file, line)
+
+    _default_show = warnings.showwarning
+    warnings.showwarning = show
     try:
         return int(args.func(args))
     except ValidationFailed as exc:
@@ -135,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_USER
-    except Exception:  # noqa: BLE001 - the boundary: a bug, shown in full
+    except Exception:
         traceback.print_exc()
         print(
             f"synthesis {args.command}: internal error (a bug in synthesis {__version__}); "
@@ -143,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        warnings.showwarning = _default_show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,7 @@ with its file, line and field path.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -422,9 +423,24 @@ class Question(_Model):
     notes: list[str] = Field(default_factory=list)
 
 
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """JSON Schema of a study record and of a question, keyed by file name."""
-    return {
+def json_schemas() -> dict[str, str]:
+    """JSON Schema text of a study record and of a question, keyed by file name."""
+    import json
+
+    schemas = {
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
     }
+    return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    """Write :func:`json_schemas` into ``folder`` (``evidence/schema``); return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in json_schemas().items():
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -40,7 +40,9 @@ class EvidenceBase:
     bibliography: Bibliography | None = None
     files: dict[str, str] = field(default_factory=dict)
 
-    def outcomes(self, question: str | None = None) -> Iterator[tuple[records.Study, int, records.Outcome]]:
+    def outcomes(
+        self, question: str | None = None
+    ) -> Iterator[tuple[records.Study, int, records.Outcome]]:
         """Every (study, index, outcome), optionally only those serving ``question``."""
         for study_id in sorted(self.studies):
             study = self.studies[study_id]
@@ -140,9 +142,7 @@ def _structure_problems(
             if etype not in ("number",) and value is not None and not isinstance(value, dict):
                 msg += f" (got {shown})"
             code = etype.replace("_", "-")
-        problems.append(
-            Problem("error", file, located.line_of(loc), format_loc(loc), msg, code)
-        )
+        problems.append(Problem("error", file, located.line_of(loc), format_loc(loc), msg, code))
     return problems
 
 
@@ -169,8 +169,11 @@ class _ValueChecker:
             return False
         if isinstance(src, str) and src not in self.study.sources:
             names = ", ".join(sorted(self.study.sources)) or "none defined"
-            self.add(loc, f"source {src!r} is not a name in this study's sources ({names})",
-                     "unknown-source")  # fmt: skip
+            self.add(
+                loc,
+                f"source {src!r} is not a name in this study's sources ({names})",
+                "unknown-source",
+            )
         return True
 
     def provenance(self, num: records.Num, loc: Loc, *defaults: records.SourceRef | None) -> None:
@@ -182,12 +185,17 @@ class _ValueChecker:
         if num.assumed:
             return  # an assumption is not read from a source
         if not any(d is not None for d in defaults):
-            self.add(loc, f"number {num.value:g} has no source: give source: on it, on its data "
-                     "block or on the outcome (a name from sources, or {doi|url, where})",
-                     "no-locator")  # fmt: skip
+            self.add(
+                loc,
+                f"number {num.value:g} has no source: give source: on it, on its data "
+                "block or on the outcome (a name from sources, or {doi|url, where})",
+                "no-locator",
+            )
 
     # -- ranges
-    def count(self, num: records.Num | None, loc: Loc, *, minimum: int = 0, what: str = "a count") -> None:
+    def count(
+        self, num: records.Num | None, loc: Loc, *, minimum: int = 0, what: str = "a count"
+    ) -> None:
         if num is None:
             return
         v = num.value
@@ -204,20 +212,31 @@ class _ValueChecker:
         if num is not None and not lo <= num.value <= hi:
             self.add(loc, f"{what} must lie in [{lo:g}, {hi:g}], got {num.value:g}", "out-of-range")
 
-    def interval(self, ci: tuple[records.Num, records.Num] | None, loc: Loc, ratio: bool = False) -> None:
+    def interval(
+        self, ci: tuple[records.Num, records.Num] | None, loc: Loc, ratio: bool = False
+    ) -> None:
         if ci is None:
             return
         lo, hi = ci[0].value, ci[1].value
         if lo > hi:
-            self.add(loc, f"confidence interval lower bound {lo:g} exceeds upper bound {hi:g}: "
-                     "write [lower, upper]", "ci-order")  # fmt: skip
+            self.add(
+                loc,
+                f"confidence interval lower bound {lo:g} exceeds upper bound {hi:g}: "
+                "write [lower, upper]",
+                "ci-order",
+            )
         if ratio and lo <= 0:
-            self.add(loc, f"a ratio's confidence interval must be positive, got lower bound {lo:g}",
-                     "out-of-range")  # fmt: skip
+            self.add(
+                loc,
+                f"a ratio's confidence interval must be positive, got lower bound {lo:g}",
+                "out-of-range",
+            )
 
     def events_le_n(self, events: records.Num | None, n: records.Num | None, loc: Loc) -> None:
         if events is not None and n is not None and events.value > n.value:
-            self.add(loc, f"events ({events.value:g}) exceed the total ({n.value:g})", "events-gt-n")
+            self.add(
+                loc, f"events ({events.value:g}) exceed the total ({n.value:g})", "events-gt-n"
+            )
 
     def run(self) -> list[Problem]:
         s = self.study
@@ -225,11 +244,15 @@ class _ValueChecker:
         if pop.n is not None:
             self.count(pop.n, ("population", "n"), minimum=1, what="population n")
             self.provenance(pop.n, ("population", "n"), pop.source)
+        if isinstance(pop.source, str):
+            self._source_ok(pop.source, ("population", "source"))
         for i, oc in enumerate(s.outcomes):
             base: Loc = ("outcomes", i, "data")
             d = oc.data
-            if not oc.pool and isinstance(d, records.Narrative):
-                pass
+            if isinstance(oc.source, str):
+                self._source_ok(oc.source, ("outcomes", i, "source"))
+            if isinstance(d.source, str):
+                self._source_ok(d.source, (*base, "source"))
             for name in type(d).model_fields:
                 value = getattr(d, name)
                 items = value if isinstance(value, tuple) else (value,)
@@ -259,8 +282,12 @@ class _ValueChecker:
         elif isinstance(d, records.TwoGroupContinuous):
             for g in ("1", "2"):
                 self.positive(getattr(d, "sd" + g), at("sd" + g), "an SD")
-                self.count(getattr(d, "n" + g), at("n" + g), minimum=2,
-                           what="a group size (an SD needs n >= 2)")  # fmt: skip
+                self.count(
+                    getattr(d, "n" + g),
+                    at("n" + g),
+                    minimum=2,
+                    what="a group size (an SD needs n >= 2)",
+                )
         elif isinstance(d, records.PrePost):
             self.count(d.n, at("n"), minimum=2, what="n (a pre-post SD needs n >= 2)")
             for name in ("sd_pre", "sd_post", "sd_change"):
@@ -271,8 +298,11 @@ class _ValueChecker:
             has_means = d.mean_pre is not None and d.mean_post is not None
             has_change = d.mean_change is not None
             if not (has_means or has_change):
-                self.add(base, "pre_post data need mean_pre and mean_post, or mean_change",
-                         "missing-field")  # fmt: skip
+                self.add(
+                    base,
+                    "pre_post data need mean_pre and mean_post, or mean_change",
+                    "missing-field",
+                )
         elif isinstance(d, records.ReportedEffect):
             ratio = d.metric in ("OR", "RR", "HR", "APR")
             self.interval(d.ci, at("ci"), ratio=ratio)
@@ -285,9 +315,13 @@ class _ValueChecker:
             for name in ("n", "n1", "n2"):
                 self.count(getattr(d, name), at(name), minimum=1, what=name)
             if d.ci is not None and not d.ci[0].value <= d.estimate.value <= d.ci[1].value:
-                self.add(at("estimate"), f"estimate {d.estimate.value:g} lies outside its "
-                         f"confidence interval [{d.ci[0].value:g}, {d.ci[1].value:g}]",
-                         "estimate-outside-ci", "warning")  # fmt: skip
+                self.add(
+                    at("estimate"),
+                    f"estimate {d.estimate.value:g} lies outside its "
+                    f"confidence interval [{d.ci[0].value:g}, {d.ci[1].value:g}]",
+                    "estimate-outside-ci",
+                    "warning",
+                )
         elif isinstance(d, records.Narrative):
             self.between(d.p, at("p"), 0, 1, "a p-value")
 
@@ -305,13 +339,36 @@ def _load_file(
     except OSError as exc:
         return None, None, [Problem("error", file, None, "", f"cannot read: {exc.strerror}", "io")]
     if located.data is None:
-        return None, located, [Problem("error", file, None, "", "file is empty: a record is a "
-                                       "mapping of fields (see `synthesis new-study`)", "empty")]  # fmt: skip
+        return (
+            None,
+            located,
+            [
+                Problem(
+                    "error",
+                    file,
+                    None,
+                    "",
+                    "file is empty: a record is a mapping of fields (see `synthesis new-study`)",
+                    "empty",
+                )
+            ],
+        )
     if not isinstance(located.data, dict):
         kind = type(located.data).__name__
-        return None, located, [Problem("error", file, located.line_of(()), "",
-                                       f"the file holds a {kind}, not a mapping of fields "
-                                       "(field: value lines)", "not-mapping")]  # fmt: skip
+        return (
+            None,
+            located,
+            [
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(()),
+                    "",
+                    f"the file holds a {kind}, not a mapping of fields (field: value lines)",
+                    "not-mapping",
+                )
+            ],
+        )
     try:
         return model.model_validate(located.data), located, []
     except ValidationError as exc:
@@ -335,15 +392,29 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         if q is None:
             continue
         if q.id != path.stem:
-            report.add(Problem("error", file, located.line_of(("id",)), "id",
-                               f"id {q.id!r} must equal the file name stem {path.stem!r}",
-                               "id-stem"))  # fmt: skip
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("id",)),
+                    "id",
+                    f"id {q.id!r} must equal the file name stem {path.stem!r}",
+                    "id-stem",
+                )
+            )
         ids = [o.id for o in q.outcomes]
         for j, oid in enumerate(ids):
             if ids.index(oid) != j:
-                report.add(Problem("error", file, located.line_of(("outcomes", j, "id")),
-                                   f"outcomes[{j}].id", f"duplicate outcome id {oid!r}",
-                                   "duplicate-id"))  # fmt: skip
+                report.add(
+                    Problem(
+                        "error",
+                        file,
+                        located.line_of(("outcomes", j, "id")),
+                        f"outcomes[{j}].id",
+                        f"duplicate outcome id {oid!r}",
+                        "duplicate-id",
+                    )
+                )
         base.questions[q.id] = q
         base.files[f"question:{q.id}"] = file
         question_lines[q.id] = located
@@ -358,13 +429,28 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
             continue
         report.extend(_ValueChecker(study, located, file).run())
         if study.id != path.stem:
-            report.add(Problem("error", file, located.line_of(("id",)), "id",
-                               f"id {study.id!r} must equal the file name stem {path.stem!r} "
-                               f"(rename the file or change the id)", "id-stem"))  # fmt: skip
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("id",)),
+                    "id",
+                    f"id {study.id!r} must equal the file name stem {path.stem!r} "
+                    f"(rename the file or change the id)",
+                    "id-stem",
+                )
+            )
         if study.id in seen:
-            report.add(Problem("error", file, located.line_of(("id",)), "id",
-                               f"duplicate study id {study.id!r}, also used in {seen[study.id]}",
-                               "duplicate-id"))  # fmt: skip
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("id",)),
+                    "id",
+                    f"duplicate study id {study.id!r}, also used in {seen[study.id]}",
+                    "duplicate-id",
+                )
+            )
             continue
         seen[study.id] = file
         base.studies[study.id] = study
@@ -393,58 +479,103 @@ def _cross_checks(
         if study.citation not in bib:
             near = difflib.get_close_matches(study.citation, list(bib.entries), n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else " (add the entry to references.bib)"
-            report.add(Problem("error", file, located.line_of(("citation",)), "citation",
-                               f"citation key {study.citation!r} is not in {bib.path}{hint}",
-                               "unknown-citation"))  # fmt: skip
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("citation",)),
+                    "citation",
+                    f"citation key {study.citation!r} is not in {bib.path}{hint}",
+                    "unknown-citation",
+                )
+            )
         for j, rel in enumerate(study.related):
             if rel not in base.studies:
-                report.add(Problem("error", file, located.line_of(("related", j)),
-                                   f"related[{j}]", f"related study {rel!r} has no record",
-                                   "unknown-study"))  # fmt: skip
+                report.add(
+                    Problem(
+                        "error",
+                        file,
+                        located.line_of(("related", j)),
+                        f"related[{j}]",
+                        f"related study {rel!r} has no record",
+                        "unknown-study",
+                    )
+                )
         for i, oc in enumerate(study.outcomes):
             q = base.questions.get(oc.question)
             if q is None:
                 allowed = ", ".join(sorted(base.questions)) or "none defined"
-                report.add(Problem("error", file, located.line_of(("outcomes", i, "question")),
-                                   f"outcomes[{i}].question",
-                                   f"question {oc.question!r} does not exist (allowed: {allowed})",
-                                   "unknown-question"))  # fmt: skip
+                report.add(
+                    Problem(
+                        "error",
+                        file,
+                        located.line_of(("outcomes", i, "question")),
+                        f"outcomes[{i}].question",
+                        f"question {oc.question!r} does not exist (allowed: {allowed})",
+                        "unknown-question",
+                    )
+                )
                 continue
             outcome_ids = [o.id for o in q.outcomes]
             if oc.outcome not in outcome_ids:
-                report.add(Problem("error", file, located.line_of(("outcomes", i, "outcome")),
-                                   f"outcomes[{i}].outcome",
-                                   f"outcome {oc.outcome!r} is not defined in question "
-                                   f"{q.id!r} (allowed: {', '.join(outcome_ids)})",
-                                   "unknown-outcome"))  # fmt: skip
+                report.add(
+                    Problem(
+                        "error",
+                        file,
+                        located.line_of(("outcomes", i, "outcome")),
+                        f"outcomes[{i}].outcome",
+                        f"outcome {oc.outcome!r} is not defined in question "
+                        f"{q.id!r} (allowed: {', '.join(outcome_ids)})",
+                        "unknown-outcome",
+                    )
+                )
             cohort = oc.cohort or study.cohort
             if oc.pool and cohort and not isinstance(oc.data, records.Narrative):
                 key = (oc.question, oc.outcome, cohort)
                 if key in pooled_cohorts:
-                    report.add(Problem("error", file, located.line_of(("outcomes", i)),
-                                       f"outcomes[{i}]",
-                                       f"cohort {cohort!r} would be pooled twice for "
-                                       f"{oc.question}/{oc.outcome} (also in "
-                                       f"{pooled_cohorts[key]}): set pool: false with an "
-                                       "exclude_reason on all but one", "cohort-twice"))  # fmt: skip
+                    report.add(
+                        Problem(
+                            "error",
+                            file,
+                            located.line_of(("outcomes", i)),
+                            f"outcomes[{i}]",
+                            f"cohort {cohort!r} would be pooled twice for "
+                            f"{oc.question}/{oc.outcome} (also in "
+                            f"{pooled_cohorts[key]}): set pool: false with an "
+                            "exclude_reason on all but one",
+                            "cohort-twice",
+                        )
+                    )
                 else:
                     pooled_cohorts[key] = file
         if study.risk_of_bias is not None:
             allowed = records.ROB_JUDGEMENTS[study.risk_of_bias.tool]
             for j, dom in enumerate(study.risk_of_bias.domains):
                 if dom.judgement not in allowed:
-                    report.add(Problem("error", file,
-                                       located.line_of(("risk_of_bias", "domains", j, "judgement")),
-                                       f"risk_of_bias.domains[{j}].judgement",
-                                       f"judgement {dom.judgement!r} is not used by "
-                                       f"{study.risk_of_bias.tool} (allowed: {', '.join(allowed)})",
-                                       "rob-judgement"))  # fmt: skip
+                    report.add(
+                        Problem(
+                            "error",
+                            file,
+                            located.line_of(("risk_of_bias", "domains", j, "judgement")),
+                            f"risk_of_bias.domains[{j}].judgement",
+                            f"judgement {dom.judgement!r} is not used by "
+                            f"{study.risk_of_bias.tool} (allowed: {', '.join(allowed)})",
+                            "rob-judgement",
+                        )
+                    )
     cited |= _cited_elsewhere(base)
     for key, ref in sorted(bib.entries.items()):
         if key not in cited:
-            report.add(Problem("warning", bib.path, ref.line, key,
-                               f"entry {key!r} is not cited by any study or question",
-                               "unused-reference"))  # fmt: skip
+            report.add(
+                Problem(
+                    "warning",
+                    bib.path,
+                    ref.line,
+                    key,
+                    f"entry {key!r} is not cited by any study or question",
+                    "unused-reference",
+                )
+            )
 
 
 def _cited_elsewhere(base: EvidenceBase) -> set[str]:

@@ -71,8 +71,7 @@ class Located:
 def _scalar(event: yaml.ScalarEvent) -> Any:
     if event.tag not in _STANDARD_TAGS:
         raise YamlError(
-            f"YAML tag {event.tag!r} is not allowed: records hold plain data only "
-            "(remove the tag)",
+            f"YAML tag {event.tag!r} is not allowed: records hold plain data only (remove the tag)",
             event.start_mark.line + 1,
         )
     if event.tag in ("!", "tag:yaml.org,2002:str") or (
@@ -121,7 +120,9 @@ def loads(text: str) -> Located:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise YamlError("more than one YAML document ('---'): one record per file", line)
+                    raise YamlError(
+                        "more than one YAML document ('---'): one record per file", line
+                    )
                 continue
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise YamlError(
@@ -170,9 +171,7 @@ def loads(text: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "syntax error"
-        raise YamlError(
-            f"YAML syntax error: {reason}", mark.line + 1 if mark else None
-        ) from None
+        raise YamlError(f"YAML syntax error: {reason}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:  # pragma: no cover - reader errors etc.
         raise YamlError(f"YAML error: {exc}") from None
     located.data = root

@@ -14,6 +14,7 @@ CLOSED_FORM = 1e-10
 #: (threshold 1e-12) and we solve to 1e-12, so agreement to 1e-6 is comfortably inside.
 ITERATIVE = 1e-6
 
+
 #: Numbers copied from a published paper are rounded to the digits printed there.
 def published(digits: int) -> float:
     """Half a unit in the last printed digit, e.g. ``published(2) == 0.005``."""

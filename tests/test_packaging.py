@@ -1,0 +1,67 @@
+"""Packaging contracts: environment.yml and pyproject.toml agree; schemas are in sync;
+the CLI starts without heavy imports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+from synthesis.records import json_schemas
+
+from .conftest import ROOT
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_matches_pyproject():
+    # conda cannot run here (no channel reachable), so the file is checked by parsing
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    runtime = {_name(r): r for r in project["project"]["dependencies"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    conda = {_name(d): d for d in env["dependencies"] if isinstance(d, str) and _name(d) != "pip"}
+    conda.pop("python")
+    interactive = {"jupyterlab"}  # the [lab] extra, for people who open notebooks
+    assert set(conda) - interactive == set(runtime)
+    for name, spec in runtime.items():
+        # same lower bounds, written the same way
+        assert conda[name].replace(" ", "") == spec.replace(" ", ""), name
+
+
+def test_pinned_lower_bounds_that_matter():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    deps = project["project"]["dependencies"]
+    assert "pymare>=0.0.13" in deps  # earlier versions have wrong effect-size variances
+    assert any(d.startswith("bibtexparser>=2") for d in deps)
+    # the jupyter metapackage slows every nbformat import by ~2 s: an extra only
+    assert not any(_name(d) in ("jupyter", "jupyterlab", "notebook") for d in deps)
+    assert project["project"]["requires-python"] == ">=3.11"
+
+
+def test_json_schemas_are_in_sync():
+    folder = ROOT / "evidence" / "schema"
+    for name, text in json_schemas().items():
+        committed = (folder / name).read_text(encoding="utf-8")
+        assert committed == text, f"{name} is stale: run `synthesis schema`"
+
+
+def test_help_and_validate_do_not_import_heavy_libraries():
+    code = (
+        "import sys\n"
+        "from synthesis.cli import main\n"
+        "import contextlib, io\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    main(['validate', {str(ROOT)!r}, '--quiet'])\n"
+        "heavy = [m for m in ('pandas', 'pymare', 'matplotlib', 'nbconvert', 'scipy') "
+        "if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""
