@@ -119,8 +119,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake exits 1 (a user error), not argparse's 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USER)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="synthesis",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -214,14 +223,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from synthesis.warnings import SynthesisWarning
 
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
-        if issubclass(category, SynthesisWarning):
-            print(f"synthesis {args.command}: warning: {message}", file=sys.stderr)
-        else:
-            _default_show(message, category, filename, lineno, file, line)
+    with warnings.catch_warnings():
+        # at the boundary our own warnings are shown, one readable line each
+        warnings.simplefilter("always", SynthesisWarning)
+        default_show = warnings.showwarning
 
-    _default_show = warnings.showwarning
-    warnings.showwarning = show
+        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+            if issubclass(category, SynthesisWarning):
+                print(f"synthesis {args.command}: warning: {message}", file=sys.stderr)
+            else:
+                default_show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except ValidationFailed as exc:
@@ -241,8 +258,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
-    finally:
-        warnings.showwarning = _default_show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -298,6 +298,15 @@ def _reported_difference(
     return yi, vi, how, derived, assumed
 
 
+def _analysed_n(data: Any, study: records.Study) -> float:
+    """Participants behind this result: the data's own n, else the study's population n."""
+    for names in (("n",), ("n1", "n2")):
+        values = [getattr(data, name, None) for name in names]
+        if all(v is not None for v in values):
+            return float(sum(v.value for v in values))
+    return _v(study.population.n)
+
+
 def effect_rows(
     base: EvidenceBase, question: str, outcome: str, *, prepost_r: float | None = None
 ) -> list[EffectRow]:
@@ -336,7 +345,7 @@ def effect_rows(
         label = study.label or (
             short_label(bib[study.citation]) if bib and study.citation in bib else study.id
         )
-        n = _v(study.population.n)
+        n = _analysed_n(oc.data, study)
         yi = vi = float("nan")
         how, derived, assumed = "", False, False
         data = oc.data

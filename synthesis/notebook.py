@@ -1,0 +1,304 @@
+"""Display helpers that keep the notebooks thin.
+
+Each function returns an object the notebook shows (:class:`IPython.display.HTML`, a
+DataFrame, or an SVG figure). Every piece of text that comes from a record is
+HTML-escaped here, so a note containing ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from synthesis.analysis import OutcomeAnalysis
+    from synthesis.validate import EvidenceBase
+
+_E = html.escape
+
+
+def _html(text: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(text)
+
+
+def project_root() -> Path:
+    """The project root: ``$SYNTHESIS_ROOT`` (set by ``synthesis build``), else the folder
+    above ``notebooks/`` when run from there, else the current folder."""
+    env = os.environ.get("SYNTHESIS_ROOT")
+    if env:
+        return Path(env)
+    here = Path.cwd()
+    return here.parent if here.name == "notebooks" else here
+
+
+def load(root: Path | None = None) -> EvidenceBase:
+    """Validate and load the evidence base (raises with the full report on any error)."""
+    from synthesis.validate import load_evidence
+
+    return load_evidence(root or project_root())
+
+
+def question_intro(base: EvidenceBase, question: str) -> Any:
+    """The question in plain words, and its PICO."""
+    q = base.questions[question]
+    rows = "".join(
+        f"<tr><th>{_E(k)}</th><td>{_E(v)}</td></tr>"
+        for k, v in (
+            ("Population", q.pico.population),
+            ("Intervention / exposure", q.pico.intervention),
+            ("Comparator", q.pico.comparator),
+            ("Outcomes", q.pico.outcomes),
+        )
+    )
+    return _html(
+        f'<p class="plain-question"><strong>The question:</strong> {_E(q.plain_question)}</p>'
+        f'<table class="pico">{rows}</table>'
+    )
+
+
+def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
+    """Which analytic choices produced the numbers below."""
+    s = analyses[0].settings
+    test = "Knapp-Hartung t" if s.test == "knha" else "Wald z"
+    return _html(
+        f"<p>Random-effects meta-analysis: τ² estimator {_E(s.method)}, {_E(test)} tests, "
+        f"{s.level:g}% intervals; pre-post correlation assumed where not reported: "
+        f"{s.prepost_r:g}. Pooling needs at least "
+        f"{analyses[0].question.analysis.min_k} independent studies.</p>"
+    )
+
+
+def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """One row per outcome: studies, participants, the result in plain numbers, and a sentence."""
+    from synthesis.plain import describe, fmt_interval, fmt_value
+
+    body = []
+    for a in analyses:
+        nat = a.natural()
+        total = len({r.study for r in a.rows})
+        if nat is not None:
+            result = (
+                f"{_E(fmt_value(nat.estimate, a.measure))} "
+                f"({a.settings.level:g}% CI {_E(fmt_interval(nat.ci_lb, nat.ci_ub, a.measure))})"
+            )
+        elif len(a.pooled_rows) == 1:
+            result = "one study only"
+        else:
+            result = "not pooled"
+        body.append(
+            f"<tr><td>{_E(a.outcome.name)}</td><td>{a.k} of {total}</td>"
+            f"<td>{a.participants or ''}</td><td>{result}</td>"
+            f"<td>{_E(describe(a, base))}</td></tr>"
+        )
+    return _html(
+        '<table class="findings"><thead><tr><th>Outcome</th><th>Studies pooled (of all '
+        "reporting)</th><th>Participants</th><th>Result</th><th>In plain words</th></tr>"
+        f"</thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def study_table(base: EvidenceBase, question: str) -> Any:
+    """Every study serving the question, with design, size, status and formatted citation."""
+    seen: dict[str, Any] = {}
+    for study, _, _ in base.outcomes(question):
+        seen.setdefault(study.id, study)
+    rows = []
+    for study in sorted(seen.values(), key=lambda s: s.label or s.id):
+        bib = base.bibliography
+        cite = bib.format(study.citation, html_output=True) if bib and study.citation in bib else ""
+        n = study.population.n
+        rows.append(
+            f"<tr><td>{_E(study.label or study.id)}</td><td>{_E(study.design)}</td>"
+            f"<td>{_E(study.country or '')}</td><td>{'' if n is None else f'{n.value:g}'}</td>"
+            f"<td>{_E(study.status)}</td><td>{cite}</td></tr>"
+        )
+    return _html(
+        '<table class="studies"><thead><tr><th>Study</th><th>Design</th><th>Country</th>'
+        "<th>n</th><th>Status</th><th>Reference</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def effect_sizes(analysis: OutcomeAnalysis) -> pd.DataFrame:
+    """Every study result for the outcome: status, effect size, and how it was obtained."""
+    table = analysis.study_table()
+    cols = ["label", "status", "reason", "n", "yi", "vi", "estimate", "ci_lb", "ci_ub",
+            "weight", "es_method", "derived", "assumed"]  # fmt: skip
+    return table[cols].set_index("label")
+
+
+def pooled_details(analysis: OutcomeAnalysis) -> Any:
+    """The fit as metafor prints it, or why there is none."""
+    if analysis.fit is None:
+        return _html(f"<p><em>Not pooled:</em> {_E(analysis.reason)}.</p>")
+    nat = analysis.natural()
+    extra = ""
+    if nat is not None and analysis.measure not in ("SMD", "SMCC", "SMCR", "MD", "RD"):
+        extra = (
+            f"<p>On the natural scale ({_E(analysis.natural_name)}): {nat.estimate:.4f} "
+            f"[{nat.ci_lb:.4f}, {nat.ci_ub:.4f}], prediction interval "
+            f"[{nat.pi_lb:.4f}, {nat.pi_ub:.4f}].</p>"
+        )
+    return _html(f"<pre>{_E(str(analysis.fit))}</pre>{extra}")
+
+
+def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
+    """Leave-one-out, alternative τ² estimators and assumed pre-post correlations."""
+    from synthesis.analysis import alternative_estimators, leave_one_out, prepost_sensitivity
+
+    parts = []
+    if analysis.fit is None:
+        return _html(f"<p>No sensitivity analysis: {_E(analysis.reason)}.</p>")
+    alt = alternative_estimators(analysis)
+    if alt is not None:
+        parts.append("<h5>Alternative τ² estimators</h5>" + alt.to_html(float_format="%.4f"))
+    loo = leave_one_out(analysis)
+    if loo is not None:
+        parts.append("<h5>Leave one study out</h5>" + loo.to_html(float_format="%.4f"))
+    else:
+        parts.append("<p>Leave-one-out needs at least 3 pooled studies.</p>")
+    pre = prepost_sensitivity(base, analysis)
+    if pre is not None:
+        parts.append("<h5>Assumed pre-post correlation</h5>" + pre.to_html(float_format="%.4f"))
+    return _html("".join(parts))
+
+
+def small_study(analysis: OutcomeAnalysis) -> Any:
+    """Egger's test and trim-and-fill, or why they were not run."""
+    from synthesis.analysis import small_study as assess
+
+    result = assess(analysis)
+    if not result.run:
+        return _html(f"<p>Small-study effects {_E(result.reason)}.</p>")
+    reg, tf = result.regtest, result.trimfill
+    assert reg is not None and tf is not None
+    return _html(
+        f"<p>Egger's regression test: statistic {reg.zval:.3f}, p = {reg.pval:.4f}; "
+        f"limit estimate {reg.est:.4f}. Trim-and-fill (L0): {tf.k0} studies imputed on the "
+        f"{_E(tf.side)}; adjusted estimate {tf.fit.estimate:.4f} "
+        f"[{tf.fit.ci_lb:.4f}, {tf.fit.ci_ub:.4f}].</p>"
+    )
+
+
+def rob_table(base: EvidenceBase, question: str) -> Any:
+    """Risk-of-bias judgement per study: tool, basis, overall and each domain with its reason."""
+    seen: dict[str, Any] = {}
+    for study, _, _ in base.outcomes(question):
+        seen.setdefault(study.id, study)
+    rows = []
+    for s in sorted(seen.values(), key=lambda s: s.label or s.id):
+        rob = s.risk_of_bias
+        if rob is None:
+            rows.append(f"<tr><td>{_E(s.label or s.id)}</td><td colspan=4>not assessed</td></tr>")
+            continue
+        domains = "<br>".join(
+            f"{_E(d.domain)}: <strong>{_E(d.judgement)}</strong> ({_E(d.reason)})"
+            for d in rob.domains
+        )
+        rows.append(
+            f"<tr><td>{_E(s.label or s.id)}</td><td>{_E(rob.tool)}"
+            f"{' (' + _E(rob.checklist) + ')' if rob.checklist else ''}</td>"
+            f"<td>{_E(rob.basis)}</td><td><strong>{_E(rob.overall)}</strong>: "
+            f"{_E(rob.overall_reason)}</td><td>{domains}</td></tr>"
+        )
+    return _html(
+        '<table class="rob"><thead><tr><th>Study</th><th>Tool</th><th>Judged from</th>'
+        "<th>Overall</th><th>Domains</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def rob_plot(base: EvidenceBase, question: str) -> Any:
+    """Traffic-light plot of the studies serving the question."""
+    from synthesis.plots import rob_summary
+
+    ids = sorted({s.id for s, _, _ in base.outcomes(question)})
+    return rob_summary(base, ids)
+
+
+def caveats(base: EvidenceBase, question: str) -> Any:
+    """What is missing and what to keep in mind: data still needed, conflicts, notes."""
+    from synthesis.evidence_map import data_still_needed
+
+    q = base.questions[question]
+    needed = data_still_needed(base)
+    ids = {s.id for s, _, _ in base.outcomes(question)}
+    needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]
+    items = "".join(f"<li>{_E(n)}</li>" for n in q.notes)
+    notes = "".join(
+        f"<li><strong>{_E(base.studies[s].label or s)}</strong>: {_E(n)}</li>"
+        for s in sorted(ids)
+        for n in base.studies[s].notes
+    )
+    gaps = "".join(
+        f"<li><strong>{_E(r.label)}</strong>: {_E(r.needed)}</li>" for r in needed.itertuples()
+    )
+    return _html(
+        f"<h4>About this question</h4><ul>{items}</ul>"
+        f"<h4>Data still needed</h4><ul>{gaps or '<li>none</li>'}</ul>"
+        f"<h4>Notes and conflicts between sources</h4><ul>{notes or '<li>none</li>'}</ul>"
+    )
+
+
+def references(base: EvidenceBase, question: str | None = None) -> Any:
+    """Formatted references of the studies serving ``question`` (all studies if None)."""
+    keys = sorted(
+        {s.citation for s, _, _ in base.outcomes(question)}
+        if question
+        else {s.citation for s in base.studies.values()}
+    )
+    bib = base.bibliography
+    assert bib is not None
+    items = sorted(bib.format(k, html_output=True) for k in keys if k in bib)
+    method_keys = ["viechtbauer2010metafor", "salo2023pymare", "higgins2023cochrane"]
+    methods = [bib.format(k, html_output=True) for k in method_keys if k in bib]
+    return _html(
+        '<ol class="references">' + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
+        "<p>Methods:</p><ul>" + "".join(f"<li>{m}</li>" for m in methods) + "</ul>"
+    )
+
+
+def evidence_map_table(base: EvidenceBase) -> pd.DataFrame:
+    """Counts per question and outcome (for the evidence-base notebook)."""
+    from synthesis.evidence_map import map_summary
+
+    return map_summary(base).set_index(["question", "outcome"])
+
+
+def fmt_number(x: float) -> str:  # pragma: no cover - tiny formatting helper
+    return "" if x is None or not math.isfinite(x) else f"{x:g}"
+
+
+def _render(obj: Any) -> str:
+    """HTML for one displayable object (HTML, DataFrame, SvgFigure, str)."""
+    if obj is None:
+        return ""
+    if hasattr(obj, "svg"):
+        return f'<div class="figure">{obj.svg()}</div>'
+    if hasattr(obj, "to_html"):
+        return obj.to_html(float_format="%.4f")
+    if hasattr(obj, "data") and isinstance(obj.data, str):  # IPython HTML
+        return obj.data
+    return f"<p>{_E(str(obj))}</p>"
+
+
+def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: bool = False) -> Any:
+    """Apply ``fn`` to each outcome's analysis and show the results under outcome headings.
+
+    ``only_with_data`` skips outcomes without any study estimate (e.g. for forest plots).
+    """
+    parts = []
+    for a in analyses:
+        if only_with_data and not any(math.isfinite(r.yi) for r in a.rows):
+            continue
+        parts.append(f"<h4>{_E(a.outcome.name)}</h4>{_render(fn(a))}")
+    if not parts:
+        return _html("<p>No outcome of this question has study estimates yet.</p>")
+    return _html("".join(parts))
