@@ -111,6 +111,35 @@ def cmd_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sof(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from synthesis.analysis import analyse_question
+    from synthesis.grade import summary_of_findings
+    from synthesis.validate import load_evidence
+
+    base = load_evidence(_root(args))
+    if args.question and args.question not in base.questions:
+        raise UserInputError(
+            f"question {args.question!r} does not exist (allowed: {', '.join(base.questions)})"
+        )
+    qids = [args.question] if args.question else sorted(base.questions)
+    frames = []
+    for qid in qids:
+        table = summary_of_findings(base, analyse_question(base, qid))
+        table.insert(0, "question", qid)
+        frames.append(table)
+    table = pd.concat(frames, ignore_index=True)
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+    else:
+        for row in table.to_dict("records"):
+            print(f"{row['question']} / {row['outcome']}")
+            for key, value in list(row.items())[2:]:
+                print(f"    {key}: {value}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from synthesis.records import write_schemas
 
@@ -164,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
+    p.add_argument("--question", help="one question id (default: all)")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.set_defaults(func=cmd_sof)
 
     p = sub.add_parser(
         "pool",

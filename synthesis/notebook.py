@@ -302,3 +302,33 @@ def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: boo
     if not parts:
         return _html("<p>No outcome of this question has study estimates yet.</p>")
     return _html("".join(parts))
+
+
+def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """GRADE summary-of-findings table with numbered footnotes giving each reason."""
+    from synthesis.grade import summary_of_findings as sof
+
+    table = sof(base, analyses)
+    effect_col = table.columns[2]
+    notes: list[str] = []
+    body = []
+    for r in table.to_dict("records"):
+        marks = []
+        for reason in [x for x in r["reasons"].split(" | ") if x and x != "not rated down"]:
+            notes.append(reason)
+            marks.append(f"<sup>{len(notes)}</sup>")
+        body.append(
+            f"<tr><td>{_E(r['outcome'])}</td><td>{_E(r['participants (studies)'])}</td>"
+            f"<td>{_E(r[effect_col])}</td><td>{_E(r['certainty'])}{''.join(marks)}</td>"
+            f"<td>{_E(r['what this means'])}</td></tr>"
+        )
+    foot = "".join(f"<li>{_E(n)}</li>" for n in notes)
+    return _html(
+        '<table class="sof"><thead><tr><th>Outcome</th><th>Participants (studies)</th>'
+        f"<th>{_E(effect_col.capitalize())}</th><th>Certainty of the evidence (GRADE)</th>"
+        f"<th>What this means</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<ol class="footnotes">{foot}</ol>'
+        "<p>GRADE certainty: high ⊕⊕⊕⊕, moderate ⊕⊕⊕◯, low ⊕⊕◯◯, very low ⊕◯◯◯. "
+        "Randomised evidence starts high and observational evidence low; each footnote says "
+        "why the certainty was rated down or up.</p>"
+    )

@@ -147,6 +147,54 @@ def _coerce_number(value: Any) -> Any:
 Number = Annotated[Num, BeforeValidator(_coerce_number)]
 
 
+#: Test statistics whose p value :mod:`synthesis.integrity` can recompute.
+STATISTIC_KINDS = ("t", "F", "chi2", "z", "r")
+
+
+class Statistic(_Model):
+    """A reported test statistic, e.g. ``t(28) = 2.20`` or ``F(2, 45) = 3.10``.
+
+    Used by ``synthesis check`` to recompute the reported p value (statcheck,
+    [nuijten2016prevalence]_). The number of decimals of ``value`` is read from the
+    record text as written (``2.20`` has two), so write it exactly as printed.
+    ``df`` is the (first) degrees of freedom: t(df), chi2(df), F(df, df2), r(df) with
+    df = n - 2 (for ``r`` it may be left out when the data block gives n); ``z`` has none.
+    """
+
+    kind: Literal[STATISTIC_KINDS]  # type: ignore[valid-type]
+    value: float
+    df: float | None = Field(None, gt=0, description="degrees of freedom (numerator df for F)")
+    df2: float | None = Field(None, gt=0, description="denominator degrees of freedom (F only)")
+    two_sided: bool = Field(True, description="false for a one-sided t, z or r test")
+    source: SourceRef | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _df_fit_kind(self) -> Statistic:
+        kind = self.kind
+        if kind == "F" and (self.df is None or self.df2 is None):
+            raise PydanticCustomError("statistic", "an F statistic needs df and df2: F(df, df2)")
+        if kind in ("t", "chi2") and self.df is None:
+            raise PydanticCustomError("statistic", f"a {kind} statistic needs df: {kind}(df)")
+        if kind == "z" and (self.df is not None or self.df2 is not None):
+            raise PydanticCustomError("statistic", "a z statistic has no degrees of freedom")
+        if kind != "F" and self.df2 is not None:
+            raise PydanticCustomError("statistic", f"df2 is for F statistics only, not {kind}")
+        if kind in ("F", "chi2") and self.value < 0:
+            raise PydanticCustomError(
+                "statistic", f"an {kind} statistic cannot be negative, got {self.value:g}"
+            )
+        if kind == "r" and not -1 <= self.value <= 1:
+            raise PydanticCustomError(
+                "statistic", f"a correlation must lie in [-1, 1], got {self.value:g}"
+            )
+        if kind in ("F", "chi2") and not self.two_sided:
+            raise PydanticCustomError(
+                "statistic", f"two_sided: false applies to t, z and r tests, not {kind}"
+            )
+        return self
+
+
 class _Data(_Model):
     """Fields shared by every data kind."""
 
@@ -161,6 +209,12 @@ class Correlation(_Data):
     r: Number
     n: Number
     p: Number | None = None
+    p_bound: Literal["=", "<", ">"] = Field(
+        "=", description="'<' when the paper gives p < value rather than an exact p"
+    )
+    statistic: Statistic | None = Field(
+        None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
+    )
 
 
 class TwoGroupBinary(_Data):
@@ -206,6 +260,14 @@ class TwoGroupContinuous(_Data):
     mean2: Number
     sd2: Number
     n2: Number
+    integer_scale: bool = Field(
+        False,
+        description="true when each score is a sum (or mean of `items`) of whole-number "
+        "answers: enables the GRIM check of the means",
+    )
+    items: int | None = Field(
+        None, ge=1, description="number of items averaged per score (1 for a total score)"
+    )
 
 
 class PrePost(_Data):
@@ -231,6 +293,21 @@ class PrePost(_Data):
     r_prepost: Number | None = None
     timepoint_pre: str | None = None
     timepoint_post: str | None = None
+    p: Number | None = Field(None, description="p value of the pre-post comparison")
+    p_bound: Literal["=", "<", ">"] = Field(
+        "=", description="'<' when the paper gives p < value rather than an exact p"
+    )
+    statistic: Statistic | None = Field(
+        None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
+    )
+    integer_scale: bool = Field(
+        False,
+        description="true when each score is a sum (or mean of `items`) of whole-number "
+        "answers: enables the GRIM check of the means",
+    )
+    items: int | None = Field(
+        None, ge=1, description="number of items averaged per score (1 for a total score)"
+    )
 
 
 class ReportedEffect(_Data):
@@ -251,6 +328,9 @@ class ReportedEffect(_Data):
     n2: Number | None = None
     adjusted: bool = False
     contrast: str | None = Field(None, description="what is compared, e.g. 'MBSR vs waitlist'")
+    statistic: Statistic | None = Field(
+        None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
+    )
 
 
 class Narrative(_Data):
@@ -263,6 +343,9 @@ class Narrative(_Data):
     p_bound: Literal["=", "<", ">"] = "="
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
+    )
+    statistic: Statistic | None = Field(
+        None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )
 
 
@@ -311,6 +394,12 @@ class Outcome(_Model):
     )
     indirectness: Indirectness | None = None
     notes: str | None = None
+    integrity_note: str | None = Field(
+        None,
+        min_length=3,
+        description="why an error flagged by `synthesis check` does not stop pooling "
+        "(e.g. 'the paper's percentages use the 40 responders as denominator')",
+    )
 
     @model_validator(mode="after")
     def _reason_if_excluded(self) -> Outcome:
@@ -409,6 +498,25 @@ class Analysis(_Model):
     sensitivity: list[str] = Field(default_factory=list, description="planned sensitivity analyses")
 
 
+GRADE_DOMAINS = (
+    "risk of bias",
+    "inconsistency",
+    "indirectness",
+    "imprecision",
+    "publication bias",
+    "large effect",
+)
+
+
+class GradeOverride(_Model):
+    """A reviewer's judgement that replaces the automatic GRADE step for one outcome."""
+
+    outcome: str = Field(..., description="outcome id in this question")
+    domain: Literal[GRADE_DOMAINS]  # type: ignore[valid-type]
+    change: int = Field(..., ge=-2, le=2, description="levels: -2, -1, 0, +1 or +2")
+    reason: str = Field(..., min_length=10, description="why the automatic rule is overridden")
+
+
 class Question(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$", description="equals the file stem")
     title: str
@@ -420,6 +528,9 @@ class Question(_Model):
     exclusion: list[str] = Field(default_factory=list)
     designs: list[Design] = Field(..., min_length=1, description="designs that may be pooled")
     analysis: Analysis = Analysis()
+    grade_overrides: list[GradeOverride] = Field(
+        default_factory=list, description="GRADE steps the reviewers set by hand, with reasons"
+    )
     notes: list[str] = Field(default_factory=list)
 
 

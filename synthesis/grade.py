@@ -1,0 +1,396 @@
+"""GRADE certainty of evidence per outcome, and the summary-of-findings table.
+
+Certainty starts **high** when every contributing study is randomised and **low**
+otherwise, is rated down for risk of bias, inconsistency, indirectness, imprecision and
+publication bias, and may be rated up for a large effect when nothing was rated down
+[higgins2023cochrane]_. Every step records its reason; a reviewer can replace any step
+in the question file (``grade_overrides``), and the override and its reason are shown.
+
+The rules are deliberately simple and explicit (GRADE is a judgement; these are the
+defaults a reviewer starts from):
+
+* risk of bias: -1 when studies at high/serious/critical overall risk carry at least half
+  of the weight (or of the studies, when not pooled); -2 when all do and one is critical;
+* inconsistency: -1 when I² >= 75%, or I² >= 50% and the prediction interval crosses the
+  null while the confidence interval does not (only assessable with k >= 2);
+* indirectness: -1 (or -2) when studies judged serious (very serious) indirect for the
+  question carry at least half of the weight;
+* imprecision: -1 for each of: the CI includes the null (for comparisons) or is wider than
+  30 percentage points (for single-group proportions); fewer participants than the optimal
+  information size (400 for continuous and correlation outcomes, 300 otherwise). With no
+  effect estimate at all: -2. A single study: at least -1;
+* publication bias: assessed with Egger's test when k >= 10 (p < 0.10: -1); otherwise not
+  assessed, and said so;
+* large effect (observational evidence only, nothing rated down): +1 for |r| >= 0.5,
+  |SMD| >= 0.8, or a ratio >= 2 or <= 0.5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from synthesis.analysis import OutcomeAnalysis
+    from synthesis.validate import EvidenceBase
+
+LEVELS = ("very low", "low", "moderate", "high")
+SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
+RANDOMISED = ("randomised controlled", "cluster randomised controlled", "crossover randomised")
+HIGH_RISK = ("serious", "high", "critical")
+_NULL = {
+    "ZCOR": 0.0,
+    "COR": 0.0,
+    "SMD": 0.0,
+    "SMCC": 0.0,
+    "SMCR": 0.0,
+    "MD": 0.0,
+    "RD": 0.0,
+    "OR": 1.0,
+    "RR": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class GradeStep:
+    """One GRADE domain: how many levels it moves certainty, and why."""
+
+    domain: str
+    change: int
+    reason: str
+    overridden: bool = False
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """The certainty of the evidence for one outcome, with every step and its reason."""
+
+    question: str
+    outcome: str
+    start: str
+    steps: tuple[GradeStep, ...]
+    level: str
+    studies: int
+    participants: int
+
+    @property
+    def symbols(self) -> str:
+        return SYMBOLS.get(self.level, "")
+
+    def reasons(self) -> list[str]:
+        """The steps that moved certainty, as footnote sentences."""
+        out = []
+        for s in self.steps:
+            if s.change:
+                sign = "rated down" if s.change < 0 else "rated up"
+                levels = "one level" if abs(s.change) == 1 else "two levels"
+                who = " (reviewers' judgement)" if s.overridden else ""
+                out.append(f"{s.domain.capitalize()}: {sign} {levels}{who}: {s.reason}")
+        return out
+
+
+def _contributing(analysis: OutcomeAnalysis) -> list:
+    pooled = list(analysis.pooled_rows)
+    if pooled:
+        return pooled
+    return [r for r in analysis.rows if r.status in ("narrative", "not poolable")]
+
+
+def _weights(analysis: OutcomeAnalysis, rows: list) -> list[float]:
+    if analysis.fit is not None:
+        w = dict(zip(analysis.fit.slab, analysis.fit.weights, strict=True))
+        return [float(w.get(r.label, 0.0)) for r in rows]
+    return [1.0] * len(rows)
+
+
+def _share(rows: list, weights: list[float], predicate) -> float:  # type: ignore[no-untyped-def]
+    total = sum(weights)
+    if not total:
+        return 0.0
+    return sum(w for r, w in zip(rows, weights, strict=True) if predicate(r)) / total
+
+
+def grade_outcome(base: EvidenceBase, analysis: OutcomeAnalysis) -> Certainty:
+    """GRADE certainty for one analysed outcome (see the module docstring for the rules)."""
+    rows = _contributing(analysis)
+    q, spec = analysis.question, analysis.outcome
+    participants = analysis.participants or int(sum(r.n for r in rows if math.isfinite(r.n)))
+    if not rows:
+        awaiting = any(r.status == "awaiting results" for r in analysis.rows)
+        reason = "results awaited" if awaiting else "no study reports this outcome"
+        step = GradeStep("imprecision", 0, reason)
+        return Certainty(q.id, spec.id, "none", (step,), "no evidence", 0, 0)
+    weights = _weights(analysis, rows)
+    randomised = all(r.design in RANDOMISED for r in rows)
+    start = "high" if randomised else "low"
+    steps = [
+        _risk_of_bias(rows, weights),
+        _inconsistency(analysis),
+        _indirectness(base, analysis, rows, weights),
+        _imprecision(analysis, participants),
+        _publication_bias(analysis),
+    ]
+    down = sum(s.change for s in steps)
+    steps.append(_large_effect(analysis, randomised, down))
+    overrides = {o.domain: o for o in q.grade_overrides if o.outcome == spec.id}
+    steps = [
+        GradeStep(s.domain, overrides[s.domain].change, overrides[s.domain].reason, True)
+        if s.domain in overrides
+        else s
+        for s in steps
+    ]
+    score = LEVELS.index(start) + sum(s.change for s in steps)
+    level = LEVELS[min(max(score, 0), len(LEVELS) - 1)]
+    return Certainty(q.id, spec.id, start, tuple(steps), level, len(rows), participants)
+
+
+def _risk_of_bias(rows: list, weights: list[float]) -> GradeStep:
+    high = _share(rows, weights, lambda r: r.rob in HIGH_RISK)
+    unclear = _share(rows, weights, lambda r: r.rob in ("unclear", "not assessed"))
+    if high >= 0.999 and any(r.rob == "critical" for r in rows):
+        return GradeStep(
+            "risk of bias", -2, "all studies at serious or high risk of bias, at least one critical"
+        )
+    if high >= 0.5:
+        return GradeStep(
+            "risk of bias",
+            -1,
+            f"{high:.0%} of the evidence (by weight) from studies at serious or high risk of bias",
+        )
+    if high + unclear >= 0.5:
+        return GradeStep(
+            "risk of bias",
+            -1,
+            f"{high + unclear:.0%} of the evidence from studies at high or unclear risk of bias",
+        )
+    return GradeStep(
+        "risk of bias", 0, "most of the evidence from studies at low or moderate risk of bias"
+    )
+
+
+def _crosses(lo: float, hi: float, null: float | None) -> bool:
+    return null is not None and lo <= null <= hi
+
+
+def _inconsistency(analysis: OutcomeAnalysis) -> GradeStep:
+    fit = analysis.fit
+    if fit is None or fit.k < 2:
+        return GradeStep("inconsistency", 0, "not assessable with a single study")
+    null = _NULL.get(analysis.measure)
+    pi_crosses = math.isfinite(fit.pi_lb) and _crosses(fit.pi_lb, fit.pi_ub, null)
+    ci_crosses = _crosses(fit.ci_lb, fit.ci_ub, null)
+    if fit.I2 >= 75:
+        return GradeStep("inconsistency", -1, f"considerable heterogeneity (I² = {fit.I2:.0f}%)")
+    if fit.I2 >= 50 and pi_crosses and not ci_crosses:
+        return GradeStep(
+            "inconsistency",
+            -1,
+            f"substantial heterogeneity (I² = {fit.I2:.0f}%) "
+            "and the prediction interval includes no effect",
+        )
+    return GradeStep("inconsistency", 0, f"I² = {fit.I2:.0f}%, τ² = {fit.tau2:.3g}")
+
+
+def _indirectness(
+    base: EvidenceBase, analysis: OutcomeAnalysis, rows: list, weights: list[float]
+) -> GradeStep:
+    judgements = {}
+    for r in rows:
+        for oc in base.studies[r.study].outcomes:
+            same = (oc.question, oc.outcome) == (analysis.question.id, analysis.outcome.id)
+            if same and oc.indirectness is not None:
+                judgements[r.study] = oc.indirectness
+    very = _share(
+        rows, weights, lambda r: getattr(judgements.get(r.study), "judgement", "") == "very serious"
+    )
+    serious = _share(
+        rows,
+        weights,
+        lambda r: getattr(judgements.get(r.study), "judgement", "") in ("serious", "very serious"),
+    )
+    reasons = "; ".join(
+        f"{s}: {j.reason}" for s, j in sorted(judgements.items()) if j.judgement != "none"
+    )
+    if very >= 0.5:
+        return GradeStep("indirectness", -2, reasons)
+    if serious >= 0.5:
+        return GradeStep("indirectness", -1, reasons)
+    return GradeStep(
+        "indirectness",
+        0,
+        "populations, interventions and outcomes match the "
+        "question" + (f" (minor: {reasons})" if reasons else ""),
+    )
+
+
+def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
+    nat = analysis.natural()
+    if nat is None and not analysis.pooled_rows:
+        return GradeStep(
+            "imprecision",
+            -2,
+            "no effect estimate: the studies report the direction of the result only",
+        )
+    m = analysis.measure
+    ois = 400 if m in ("SMD", "SMCC", "SMCR", "MD", "ZCOR", "COR") else 300
+    problems = []
+    if nat is None:
+        table = analysis.study_table()
+        row = table[table.status == "pooled"].iloc[0]
+        lo, hi = row.ci_lb, row.ci_ub
+        problems.append("a single study")
+    else:
+        lo, hi = nat.ci_lb, nat.ci_ub
+    null = _NULL.get(m)
+    if null is not None and _crosses(lo, hi, null):
+        problems.append("the confidence interval includes no effect")
+    elif null is None and hi - lo > 0.30:
+        problems.append(f"the confidence interval is wide ({100 * lo:.0f}% to {100 * hi:.0f}%)")
+    if participants < ois:
+        problems.append(
+            f"{participants} participants, fewer than the optimal information size of about {ois}"
+        )
+    change = -min(len(problems), 2)
+    reason = "; ".join(problems) if problems else "narrow interval and enough participants"
+    return GradeStep("imprecision", change, reason)
+
+
+def _publication_bias(analysis: OutcomeAnalysis) -> GradeStep:
+    from synthesis.analysis import small_study
+
+    need = analysis.question.analysis.small_study_min_k
+    if analysis.fit is None or analysis.k < need:
+        return GradeStep(
+            "publication bias",
+            0,
+            f"not assessed statistically (fewer than {need} "
+            "studies); undetected publication bias cannot be excluded",
+        )
+    result = small_study(analysis)
+    assert result.regtest is not None
+    if result.regtest.pval < 0.10:
+        return GradeStep(
+            "publication bias",
+            -1,
+            f"funnel-plot asymmetry (Egger's test p = {result.regtest.pval:.3f})",
+        )
+    return GradeStep(
+        "publication bias",
+        0,
+        f"no funnel-plot asymmetry detected (Egger's test p = {result.regtest.pval:.3f})",
+    )
+
+
+def _large_effect(analysis: OutcomeAnalysis, randomised: bool, down: int) -> GradeStep:
+    nat = analysis.natural()
+    if randomised or down < 0 or nat is None:
+        return GradeStep(
+            "large effect",
+            0,
+            "not applicable"
+            if randomised or nat is None
+            else "not considered: certainty was rated down",
+        )
+    m, est = analysis.measure, nat.estimate
+    large = (
+        (m in ("ZCOR", "COR") and abs(est) >= 0.5)
+        or (m in ("SMD", "SMCC", "SMCR") and abs(est) >= 0.8)
+        or (m in ("OR", "RR") and (est >= 2 or est <= 0.5))
+    )
+    if large:
+        return GradeStep("large effect", 1, f"large effect ({est:.2f})")
+    return GradeStep("large effect", 0, "effect not large enough to rate up")
+
+
+# ----------------------------------------------------------------------------- wording
+
+
+def statement(analysis: OutcomeAnalysis, certainty: Certainty) -> str:
+    """GRADE's standard wording for the finding at its certainty."""
+    from synthesis.plain import fmt_interval, fmt_value
+
+    raw = analysis.outcome.name.split(",")[0]
+    name = raw[0].lower() + raw[1:]
+    level = certainty.level
+    if level == "no evidence":
+        return f"No evidence yet on {name}."
+    nat = analysis.natural()
+    m = analysis.measure
+    table = analysis.study_table()
+    pooled = table[table.status == "pooled"]
+    if nat is None and pooled.empty:
+        said = table[table.status.isin(["narrative", "not poolable"])].label.tolist()
+        return (
+            f"No effect size can be calculated for {name}; the studies ("
+            f"{', '.join(said)}) report the direction of their results only, so the "
+            "effect is uncertain."
+        )
+    if level == "very low":
+        return f"We are very uncertain about the effect on {name}."
+    if nat is None:
+        est, lo, hi = pooled.iloc[0][["estimate", "ci_lb", "ci_ub"]]
+    else:
+        est, lo, hi = nat.estimate, nat.ci_lb, nat.ci_ub
+    if m in ("PLO", "PR", "PFT"):
+        hedge = {"high": "is", "moderate": "is probably", "low": "may be"}[level]
+        return (
+            f"The proportion for {name} {hedge} about {fmt_value(est, m)} "
+            f"({fmt_interval(lo, hi, m)})."
+        )
+    null = _NULL.get(m, 0.0)
+    verb = {"high": "", "moderate": "probably ", "low": "may "}[level]
+    if lo <= null <= hi:
+        make = "makes" if level != "low" else "make"
+        return f"The intervention {verb}{make} little or no difference to {name}."
+    up = est > null
+    if m in ("ZCOR", "COR"):
+        go = "goes" if level != "low" else "go"
+        return f"Higher clinician mindfulness {verb}{go} with {'higher' if up else 'lower'} {name}."
+    word = (
+        ("increases" if up else "reduces") if level != "low" else ("increase" if up else "reduce")
+    )
+    return f"The intervention {verb}{word} {name}."
+
+
+def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> pd.DataFrame:
+    """One row per outcome: participants (studies), effect, certainty, reasons, statement."""
+    import pandas as pd
+
+    from synthesis.plain import fmt_interval, fmt_value
+
+    rows = []
+    for a in analyses:
+        c = grade_outcome(base, a)
+        nat = a.natural()
+        if nat is not None:
+            effect = (
+                f"{a.natural_name} {fmt_value(nat.estimate, a.measure)} "
+                f"({fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})"
+            )
+            if a.measure in ("PLO", "PR", "PFT"):
+                effect += f"; about {100 * nat.estimate:.0f} per 100 people"
+        elif a.pooled_rows:
+            t = a.study_table()
+            r = t[t.status == "pooled"].iloc[0]
+            effect = (
+                f"one study: {fmt_value(r.estimate, a.measure)} "
+                f"({fmt_interval(r.ci_lb, r.ci_ub, a.measure)})"
+            )
+        else:
+            effect = "no numbers"
+        rows.append(
+            {
+                "outcome": a.outcome.name,
+                "participants (studies)": f"{c.participants} ({c.studies})" if c.studies else "—",
+                "effect (95% CI)"
+                if a.settings.level == 95
+                else f"effect ({a.settings.level:g}% CI)": effect,
+                "certainty": f"{c.symbols} {c.level}".strip(),
+                "reasons": " | ".join(c.reasons()) or "not rated down",
+                "what this means": statement(a, c),
+            }
+        )
+    return pd.DataFrame(rows)
