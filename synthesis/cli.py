@@ -97,6 +97,15 @@ def cmd_map(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from synthesis.integrity import check_evidence
+    from synthesis.validate import load_evidence
+
+    report = check_evidence(load_evidence(_root(args)))
+    print(report.to_json() if args.format == "json" else report.to_text())
+    return EXIT_OK if report.ok else EXIT_USER
+
+
 def cmd_pool(args: argparse.Namespace) -> int:
     from synthesis.pool import format_text, pool_csv, to_json
 
@@ -137,6 +146,28 @@ def cmd_sof(args: argparse.Namespace) -> int:
             print(f"{row['question']} / {row['outcome']}")
             for key, value in list(row.items())[2:]:
                 print(f"    {key}: {value}")
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from synthesis.report import build_reports
+    from synthesis.validate import validate
+
+    root = _root(args)
+    if not (root / "evidence").is_dir():
+        raise UserInputError(f"{root}: no evidence/ folder here; run from the project root")
+    print("validating evidence/ and references.bib ...", flush=True)
+    _, report = validate(root)
+    if not report.ok:
+        raise ValidationFailed(report, report.to_text())
+    for problem in report.warnings:
+        print(problem)
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    result = build_reports(root, force=args.force, progress=progress, timeout=args.timeout)
+    print(f"open {result.reports_dir / 'index.html'}")
     return EXIT_OK
 
 
@@ -193,6 +224,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser(
+        "check",
+        help="integrity checks: recompute p values, CIs, percentages, GRIM; flag contradictions",
+    )
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "build",
+        help="validate, execute the notebooks (cached) and write reports/",
+        description="Validate the evidence, execute every notebook in notebooks/ (except names "
+        "starting with _) and render reports/academic/*.html (with code), "
+        "reports/commissioner/*.html and *.pdf (no code), reports/index.html and "
+        "reports/manifest.json. A notebook is re-executed only when it, the evidence, the "
+        "bibliography or the package changed. The previous reports stay in place unless "
+        "every notebook succeeds.",
+    )
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--force", action="store_true", help="re-execute every notebook")
+    p.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (120)")
+    p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
     p.add_argument("--question", help="one question id (default: all)")

@@ -65,3 +65,19 @@ def test_help_and_validate_do_not_import_heavy_libraries():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def _fenced_commands(text: str) -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    return [line.strip() for b in blocks for line in b.splitlines() if line.strip()]
+
+
+def test_readme_has_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = _fenced_commands(readme.split("## Set-up and use", 1)[1].split("##", 1)[0])
+    assert len(setup) == 2, setup
+    build, test = setup
+    assert build.endswith("synthesis build")
+    assert "pytest" in test
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert test in ci.splitlines(), ".ci/run must run the README's test command verbatim"

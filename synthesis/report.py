@@ -1,0 +1,1100 @@
+"""Build the reports: execute the notebooks (cached), render them for two audiences.
+
+:func:`build_reports` is what ``synthesis build`` runs after validating the evidence:
+
+1. every ``notebooks/*.ipynb`` whose name does not start with ``_`` is executed with
+   nbclient (kernel ``python3``, working directory ``notebooks/``, environment variable
+   ``SYNTHESIS_ROOT`` set to the project root), several at a time, each in its own
+   kernel;
+2. an executed notebook is cached in ``.synthesis-cache/`` under a key that hashes the
+   notebook (outputs stripped), the evidence (``evidence/**`` and ``references.bib``),
+   the toolkit's source and templates, and the versions of the libraries that compute
+   the numbers; an unchanged notebook is not executed again;
+3. each notebook becomes ``reports/academic/<name>.html`` (with code),
+   ``reports/commissioner/<name>.html`` (no code, no cells tagged ``academic``, no
+   scripts) and ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline), and the
+   build writes ``reports/index.html`` and ``reports/manifest.json``;
+4. everything is written to a temporary folder beside ``reports/`` that replaces it
+   only when every notebook succeeded: a failing notebook raises
+   :class:`NotebookFailed` and leaves the previous reports untouched.
+
+Every page and the manifest carry the provenance of the build (toolkit version, git
+commit, evidence hash, library versions, time). Two builds from the same inputs give
+byte-identical pages apart from the build time. Pages whose inputs did not change are
+carried over from the previous ``reports/`` unchanged (their footer keeps the time they
+were rendered), so a build with nothing to do takes well under a second.
+
+Heavy libraries (nbclient, nbconvert, WeasyPrint) are imported inside the functions
+that use them, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from synthesis.errors import UserInputError
+
+__all__ = [
+    "CACHE_DIRNAME",
+    "REPORTS_DIRNAME",
+    "BuildResult",
+    "NotebookFailed",
+    "build_reports",
+    "discover_notebooks",
+    "evidence_digest",
+    "notebook_title",
+    "package_digest",
+    "provenance",
+    "write_pdf",
+]
+
+#: Folder (in the project root) holding executed notebooks; git-ignored.
+CACHE_DIRNAME = ".synthesis-cache"
+#: Folder (in the project root) the build writes.
+REPORTS_DIRNAME = "reports"
+#: Jupyter kernel every notebook runs in.
+KERNEL_NAME = "python3"
+#: Bump when the cache layout or the way notebooks are executed changes.
+CACHE_FORMAT = 1
+#: Version of ``manifest.json``'s layout.
+MANIFEST_FORMAT = 1
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+# Flat files (package data is ``templates/*``), found through ``extra_template_paths``
+# and built on nbconvert's ``lab`` template.
+_ACADEMIC_TEMPLATE = "academic.html.j2"
+_COMMISSIONER_TEMPLATE = "commissioner.html.j2"
+
+# Run in every kernel before the notebook: SVG ids from matplotlib derive from a fixed
+# salt instead of a random UUID, so figures are byte-identical from build to build.
+_KERNEL_STARTUP = "import matplotlib as _m; _m.rcParams['svg.hashsalt'] = 'synthesis'; del _m"
+# Environment of every kernel on top of the caller's: fixed hash seed (set/dict order of
+# strings), and a fixed date for libraries that stamp one into files (matplotlib SVG/PDF).
+_KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
+
+# Libraries whose version can change a number in a report: part of the cache key.
+_KEY_DISTRIBUTIONS = ("numpy", "scipy", "pandas", "PyMARE", "matplotlib", "ipykernel")
+# Libraries whose version the provenance block shows.
+_SHOWN_DISTRIBUTIONS = ("pandas", "PyMARE", "nbconvert")
+
+# Tags: cells removed from every report, and cells removed from commissioner reports.
+REMOVE_TAGS = frozenset({"remove"})
+ACADEMIC_TAGS = frozenset({"academic"})
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+
+Progress = Callable[[str], None]
+
+
+class NotebookFailed(UserInputError):
+    """A notebook raised an error, timed out or killed its kernel during the build.
+
+    Attributes
+    ----------
+    notebook : str
+        File name of the notebook, e.g. ``02_mindfulness_for_clinicians.ipynb``.
+    cell_index : int or None
+        Index of the failing cell, counting from 0 over all cells (markdown included);
+        ``None`` when the kernel failed before a cell ran.
+    ename, evalue : str
+        Name and value of the error (``"ValueError"``, ``"boom"``).
+    detail : str
+        The end of the traceback (or the kernel's log), without colour codes.
+    saved : pathlib.Path or None
+        The partly executed notebook, saved for inspection.
+    """
+
+    def __init__(
+        self,
+        notebook: str,
+        cell_index: int | None,
+        ename: str,
+        evalue: str,
+        *,
+        detail: str = "",
+        saved: Path | None = None,
+    ) -> None:
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+        self.detail = detail
+        self.saved = saved
+        where = (
+            f"cell {cell_index} (counting from 0, markdown cells included)"
+            if cell_index is not None
+            else "before its first cell"
+        )
+        lines = [f"notebooks/{notebook} failed at {where}: {ename}: {evalue}"]
+        if detail:
+            lines.append(detail)
+        if saved is not None:
+            lines.append(f"the partly executed notebook is saved as {saved}")
+        lines.append("nothing was written: the previous reports/ are unchanged")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_reports` did.
+
+    Attributes
+    ----------
+    reports_dir : pathlib.Path
+        The ``reports/`` folder now in place.
+    executed : tuple of str
+        Notebooks (file names) executed by this build.
+    cached : tuple of str
+        Notebooks taken from the cache without executing them.
+    outputs : tuple of pathlib.Path
+        Every file in ``reports_dir``: per notebook the academic HTML, commissioner HTML
+        and PDF, then ``index.html`` and ``manifest.json``.
+    seconds : float
+        Wall-clock duration of the build.
+    """
+
+    reports_dir: Path
+    executed: tuple[str, ...]
+    cached: tuple[str, ...]
+    outputs: tuple[Path, ...]
+    seconds: float
+
+
+@dataclass
+class _Job:
+    """One notebook to build."""
+
+    number: int
+    path: Path
+    source: str
+    title: str
+    cache_key: str
+    render_key: str
+    notebook: Any = None  # executed NotebookNode
+    executed: bool = False
+    reused: dict[str, Any] | None = None  # manifest entry of the previous build
+    outputs: dict[str, str] = field(default_factory=dict)  # kind -> path relative to reports
+    rendered_at: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+
+
+def _digest_files(base: Path, files: list[Path]) -> str:
+    """Hash sorted relative paths, sizes and bytes of ``files`` (relative to ``base``)."""
+    digest = hashlib.sha256()
+    for rel, path in sorted((p.relative_to(base).as_posix(), p) for p in files):
+        data = path.read_bytes()
+        digest.update(f"{rel}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def evidence_digest(root: Path) -> str:
+    """sha256 of the evidence: every file under ``evidence/`` and ``references.bib``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Project root.
+
+    Returns
+    -------
+    str
+        Hex digest over the sorted relative paths and bytes of the files (hidden files
+        and folders, e.g. ``.DS_Store``, are left out). Missing files hash as absent.
+    """
+    files: list[Path] = []
+    evidence = root / "evidence"
+    if evidence.is_dir():
+        files += [
+            p for p in evidence.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))
+        ]
+    bib = root / "references.bib"
+    if bib.is_file():
+        files.append(bib)
+    return _digest_files(root, files)
+
+
+def package_digest() -> str:
+    """sha256 of the toolkit's source: ``synthesis/**/*.py`` and ``synthesis/templates/**``.
+
+    Returns
+    -------
+    str
+        Hex digest; it changes whenever code that may compute a reported number, or a
+        template that renders it, changes.
+    """
+    package = Path(__file__).resolve().parent
+    files = [
+        p
+        for p in package.rglob("*")
+        if p.is_file()
+        and not _hidden(p.relative_to(package))
+        and (p.suffix == ".py" or _TEMPLATES in p.parents)
+    ]
+    return _digest_files(package, files)
+
+
+def _strip_for_key(nb: dict[str, Any]) -> dict[str, Any]:
+    """The notebook without outputs, execution counts and execution timing."""
+    nb = dict(nb)
+    cells = []
+    for cell in nb.get("cells", []):
+        cell = dict(cell)
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+        meta = dict(cell.get("metadata", {}))
+        meta.pop("execution", None)
+        cell["metadata"] = meta
+        cells.append(cell)
+    nb["cells"] = cells
+    return nb
+
+
+def _notebook_json(path: Path, text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserInputError(
+            f"{path}: not a valid notebook (JSON error at line {exc.lineno}: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise UserInputError(f"{path}: not a Jupyter notebook (no list of cells)")
+    return data
+
+
+def _digest_json(obj: object) -> str:
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------ provenance
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _utc_now() -> str:
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def provenance(root: Path) -> dict[str, Any]:
+    """Provenance of a build from ``root``, as shown in every footer and the manifest.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Project root.
+
+    Returns
+    -------
+    dict
+        ``package_version``, ``git_commit`` (``"unknown"`` outside a git checkout),
+        ``git_dirty`` (``None`` when unknown), ``evidence_sha256``, ``versions``
+        (``python``, ``pandas``, ``PyMARE``, ``nbconvert``, ``nbclient``) and
+        ``built_at`` (UTC, ISO 8601, seconds).
+    """
+    from synthesis import __version__
+
+    head = _git(root, "rev-parse", "HEAD")
+    commit = head.strip() if head else "unknown"
+    dirty: bool | None = None
+    if head:
+        status = _git(root, "status", "--porcelain")
+        dirty = None if status is None else bool(status.strip())
+    versions = {"python": platform.python_version()}
+    versions.update({name: _version(name) for name in (*_SHOWN_DISTRIBUTIONS, "nbclient")})
+    return {
+        "package_version": __version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "evidence_sha256": evidence_digest(root),
+        "versions": versions,
+        "built_at": _utc_now(),
+    }
+
+
+# ------------------------------------------------------------------------- notebooks
+
+
+def discover_notebooks(root: Path) -> list[Path]:
+    """The notebooks the build executes: ``notebooks/*.ipynb`` not starting with ``_``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Project root.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted by file name.
+    """
+    folder = root / "notebooks"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.glob("*.ipynb") if p.is_file() and not p.name.startswith("_")),
+        key=lambda p: p.name,
+    )
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images
+    text = re.sub(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", "", text)  # inline HTML tags
+    text = re.sub(r"(\*\*|__|\*|`)", "", text)
+    return " ".join(text.split())
+
+
+def notebook_title(nb: dict[str, Any], default: str) -> str:
+    """The first markdown heading of a notebook, as plain text (not escaped).
+
+    Parameters
+    ----------
+    nb : dict
+        Notebook JSON.
+    default : str
+        Returned when no markdown cell has a heading.
+
+    Returns
+    -------
+    str
+        Heading text without ``#`` marks, emphasis, code marks or link targets.
+    """
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        lines = source.splitlines()
+        for i, line in enumerate(lines):
+            match = _HEADING.match(line)
+            if match and _plain(match.group(1)):
+                return _plain(match.group(1))
+            if i + 1 < len(lines) and line.strip() and _SETEXT.match(lines[i + 1]) and _plain(line):
+                return _plain(line)
+    return default
+
+
+def _clean_executed(nb: Any) -> Any:
+    """Drop what varies between executions (timing) from an executed notebook."""
+    for key in ("execution", "papermill", "widgets"):
+        nb.metadata.pop(key, None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            output.pop("transient", None)
+    return nb
+
+
+def _kernel_log_tail(log: Any, lines: int = 20) -> str:
+    try:
+        log.flush()
+        log.seek(0)
+        text = log.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return ""
+    kept = [ln for ln in text.splitlines() if ln.strip() and "running over TCP without" not in ln]
+    return "\n".join(kept[-lines:])
+
+
+def _traceback_tail(nb: Any, cell_index: int | None, fallback: str, lines: int = 15) -> str:
+    """The end of the failing cell's traceback, as plain text."""
+    text = fallback
+    if cell_index is not None and cell_index < len(nb.cells):
+        for output in nb.cells[cell_index].get("outputs", []):
+            if output.get("output_type") == "error":
+                text = "\n".join(output.get("traceback", []))
+    kept = [ln.rstrip() for ln in _ANSI.sub("", text).splitlines()]
+    kept = [ln for ln in kept if ln.strip("- ")]  # blank and separator lines
+    return "\n".join(kept[-lines:])
+
+
+async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> Any:
+    """Execute one notebook in a fresh kernel; return the executed NotebookNode."""
+    import nbformat
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.reads(job.source, as_version=4)
+    current: dict[str, int | None] = {"cell": None}
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        current["cell"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=KERNEL_NAME,
+        allow_errors=False,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        startup_timeout=120,
+        resources={"metadata": {"path": str(job.path.parent)}},
+        extra_arguments=[f"--IPKernelApp.exec_lines={_KERNEL_STARTUP}"],
+        on_cell_start=on_cell_start,
+    )
+    env = {**os.environ, **_KERNEL_ENV, "SYNTHESIS_ROOT": str(root)}
+
+    def failed(ename: str, evalue: str, detail: str = "") -> NotebookFailed:
+        saved: Path | None = None
+        with contextlib.suppress(OSError):
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            saved = failed_dir / job.name
+            nbformat.write(nb, saved)
+        return NotebookFailed(job.name, current["cell"], ename, evalue, detail=detail, saved=saved)
+
+    with tempfile.TemporaryFile() as log:
+        try:
+            await client.async_execute(env=env, stdout=log, stderr=log)
+        except CellExecutionError as exc:
+            detail = _traceback_tail(nb, current["cell"], exc.traceback or "")
+            raise failed(exc.ename, exc.evalue, detail) from None
+        except CellTimeoutError:
+            raise failed(
+                "TimeoutError",
+                f"the cell ran longer than {timeout} s (raise the timeout or speed it up)",
+            ) from None
+        except DeadKernelError as exc:
+            raise failed("DeadKernelError", str(exc), _kernel_log_tail(log)) from None
+        except NoSuchKernel:
+            raise UserInputError(
+                f"notebooks/{job.name}: Jupyter kernel {KERNEL_NAME!r} not found; "
+                "install ipykernel in this environment (pip install ipykernel)"
+            ) from None
+    return _clean_executed(nb)
+
+
+def _cache_file(cache_dir: Path, name: str) -> Path:
+    return cache_dir / "notebooks" / f"{name}.json"
+
+
+def _load_cached(cache_dir: Path, name: str, key: str) -> Any | None:
+    import nbformat
+
+    path = _cache_file(cache_dir, name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("cache_key") != key:
+        return None
+    try:
+        return nbformat.from_dict(data["notebook"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _store_cached(cache_dir: Path, name: str, key: str, nb: Any) -> None:
+    data = {"format": CACHE_FORMAT, "name": name, "cache_key": key, "notebook": nb}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1)
+    with contextlib.suppress(OSError):  # the cache is an optimisation only
+        _write_atomic(_cache_file(cache_dir, name), text.encode())
+
+
+# ------------------------------------------------------------------------- rendering
+
+
+class _Renderer:
+    """nbconvert exporters and WeasyPrint, created once per build (used from one thread)."""
+
+    def __init__(self, prov: dict[str, Any]) -> None:
+        from nbconvert import HTMLExporter
+        from traitlets.config import Config
+
+        self.prov = prov
+        self.css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+        def exporter(template: str, remove: frozenset[str], **options: bool) -> Any:
+            config = Config()
+            config.TagRemovePreprocessor.enabled = True
+            config.TagRemovePreprocessor.remove_cell_tags = set(remove)
+            config.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
+            config.TagRemovePreprocessor.remove_all_outputs_tags = {
+                "remove-output",
+                "remove_output",
+            }
+            return HTMLExporter(
+                config=config,
+                template_name="lab",
+                template_file=template,
+                extra_template_paths=[str(_TEMPLATES)],
+                embed_images=True,
+                **options,
+            )
+
+        self.academic = exporter(_ACADEMIC_TEMPLATE, REMOVE_TAGS)
+        self.commissioner = exporter(
+            _COMMISSIONER_TEMPLATE,
+            REMOVE_TAGS | ACADEMIC_TAGS,
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            exclude_anchor_links=True,
+        )
+
+    def _resources(self, job: _Job, prov: dict[str, Any]) -> dict[str, Any]:
+        stem = job.path.stem
+        return {
+            "metadata": {"name": job.title, "path": str(job.path.parent)},
+            "synthesis": {
+                "title": job.title,
+                "provenance": prov,
+                "css": self.css,
+                "html_name": f"{stem}.html",
+                "pdf_name": f"{stem}.pdf",
+            },
+        }
+
+    def render(self, job: _Job, out: Path) -> dict[str, str]:
+        """Write the three files of ``job`` under ``out``; return kind -> relative path."""
+        import copy
+
+        stem = job.path.stem
+        prov = {**self.prov, "built_at": job.rendered_at}
+
+        academic_nb = copy.deepcopy(job.notebook)
+        academic_nb.metadata["title"] = job.title
+        academic_html, _ = self.academic.from_notebook_node(
+            academic_nb, resources=self._resources(job, prov)
+        )
+
+        commissioner_nb = copy.deepcopy(job.notebook)
+        commissioner_nb.metadata["title"] = job.title
+        cells = []
+        for cell in commissioner_nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [
+                    o
+                    for o in cell.outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
+                if not cell.outputs:
+                    continue
+            cells.append(cell)
+        commissioner_nb.cells = cells
+        commissioner_html, _ = self.commissioner.from_notebook_node(
+            commissioner_nb, resources=self._resources(job, prov)
+        )
+
+        rel = {
+            "academic_html": f"academic/{stem}.html",
+            "commissioner_html": f"commissioner/{stem}.html",
+            "commissioner_pdf": f"commissioner/{stem}.pdf",
+        }
+        (out / rel["academic_html"]).write_text(academic_html, encoding="utf-8")
+        commissioner_path = out / rel["commissioner_html"]
+        commissioner_path.write_text(commissioner_html, encoding="utf-8")
+        write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
+        return rel
+
+
+def _offline_fetcher(allowed_roots: tuple[Path, ...]) -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs and local files only."""
+    from weasyprint import urls
+
+    def check(url: str) -> None:
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "data":
+            return
+        if scheme == "file":
+            from urllib.request import url2pathname
+
+            path = Path(url2pathname(url.split("?", 1)[0].removeprefix("file:"))).resolve()
+            if any(path == r or r in path.parents for r in allowed_roots):
+                return
+            raise ValueError(f"refusing to read {path}: outside the project")
+        raise ValueError(f"refusing to fetch {url[:80]!r}: reports are built offline")
+
+    if hasattr(urls, "URLFetcher"):  # WeasyPrint >= 66
+
+        class OfflineFetcher(urls.URLFetcher):  # type: ignore[misc, name-defined]
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                check(url)
+                return super().fetch(url, headers)
+
+        return OfflineFetcher(allowed_protocols={"data", "file"})
+
+    def fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
+        check(url)
+        return urls.default_url_fetcher(url, *args, **kwargs)
+
+    return fetcher
+
+
+def write_pdf(html: str, target: Path, *, base: Path) -> None:
+    """Render ``html`` to a PDF with WeasyPrint without touching the network.
+
+    Parameters
+    ----------
+    html : str
+        A self-contained page (images as data URIs).
+    target : pathlib.Path
+        PDF file to write.
+    base : pathlib.Path
+        Where the page lives; relative URLs resolve against it. Only ``data:`` URLs
+        and files under ``base``'s folder's parent are read; anything else is refused.
+    """
+    import weasyprint
+
+    base = base.resolve()
+    fetcher = _offline_fetcher((base.parent.parent, _TEMPLATES))
+    document = weasyprint.HTML(string=html, base_url=base.as_uri(), url_fetcher=fetcher)
+    document.write_pdf(target)
+
+
+def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    rows = [
+        {
+            "name": job.name,
+            "title": job.title,
+            "academic_html": job.outputs["academic_html"],
+            "commissioner_html": job.outputs["commissioner_html"],
+            "commissioner_pdf": job.outputs["commissioner_pdf"],
+        }
+        for job in jobs
+    ]
+    css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    return env.get_template("index.html.j2").render(provenance=prov, notebooks=rows, css=css)
+
+
+# ------------------------------------------------------------------------ the build
+
+
+@contextlib.contextmanager
+def _build_lock(cache_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the project's build (POSIX; a no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / "build.lock").open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UserInputError(
+                f"{cache_dir.parent}: another `synthesis build` is running in this project; "
+                "wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _previous_manifest(reports: Path) -> dict[str, dict[str, Any]]:
+    """Entries of the previous manifest by notebook name ({} when unusable)."""
+    try:
+        data = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
+        if data.get("format") != MANIFEST_FORMAT:
+            return {}
+        return {e["name"]: e for e in data["notebooks"] if isinstance(e, dict) and "name" in e}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
+    """Whether the previous build's pages of ``job`` are current and intact."""
+    if not entry or entry.get("render_key") != job.render_key:
+        return False
+    outputs = entry.get("outputs")
+    if not isinstance(outputs, dict) or set(outputs) != {
+        "academic_html",
+        "commissioner_html",
+        "commissioner_pdf",
+    }:
+        return False
+    for item in outputs.values():
+        try:
+            path = reports / item["path"]
+            if not path.is_file() or _sha256_file(path) != item["sha256"]:
+                return False
+        except (KeyError, TypeError, OSError):
+            return False
+    return isinstance(entry.get("rendered_at"), str)
+
+
+def _default_jobs() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    # One more kernel than CPUs: a starting kernel mostly waits on imports (disk), so a
+    # third kernel on two CPUs measured 10-15 % faster than two; memory caps it at 4.
+    return max(1, min(4, cpus + 1))
+
+
+def _swap_into_place(tmp: Path, reports: Path) -> None:
+    """Replace ``reports`` by ``tmp`` with renames; the old folder survives a failure."""
+    if not reports.exists() and not reports.is_symlink():
+        os.rename(tmp, reports)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f"{reports.name}.old-", dir=reports.parent))
+    old.rmdir()
+    os.rename(reports, old)
+    try:
+        os.rename(tmp, reports)
+    except BaseException:
+        os.rename(old, reports)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _run_coroutine(make: Callable[[], Any]) -> Any:
+    """Run a coroutine to completion, also when called from a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # e.g. called from Jupyter
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+async def _pipeline(
+    jobs: list[_Job],
+    *,
+    root: Path,
+    cache_dir: Path,
+    tmp: Path,
+    reports: Path,
+    renderer: Callable[[], _Renderer],
+    timeout: int,
+    parallel: int,
+    say: Progress,
+) -> None:
+    """Execute what must be executed and render every notebook into ``tmp``."""
+    loop = asyncio.get_running_loop()
+    total = len(jobs)
+    semaphore = asyncio.Semaphore(parallel)
+    failures: list[NotebookFailed] = []
+    render_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synthesis-render")
+    holder: dict[str, _Renderer] = {}
+
+    def render(job: _Job) -> None:
+        if failures:  # the build is lost anyway
+            return
+        if job.reused is not None:
+            for kind, item in job.reused["outputs"].items():
+                shutil.copyfile(reports / item["path"], tmp / item["path"])
+                job.outputs[kind] = item["path"]
+            say(f"[{job.number}/{total}] {job.name}: pages unchanged, kept")
+            return
+        started = time.monotonic()
+        if "r" not in holder:
+            holder["r"] = renderer()
+        job.outputs = holder["r"].render(job, tmp)
+        seconds = time.monotonic() - started
+        say(f"[{job.number}/{total}] rendered {job.path.stem}.html and .pdf in {seconds:.1f} s")
+
+    async def run(job: _Job) -> None:
+        if job.notebook is None:
+            async with semaphore:
+                if failures:
+                    return
+                say(f"[{job.number}/{total}] executing {job.name}")
+                started = time.monotonic()
+                try:
+                    job.notebook = await _execute(
+                        job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                    )
+                except NotebookFailed as exc:
+                    failures.append(exc)
+                    where = "start" if exc.cell_index is None else f"cell {exc.cell_index}"
+                    say(f"[{job.number}/{total}] {job.name} FAILED at {where}")
+                    return
+                job.executed = True
+                _store_cached(cache_dir, job.name, job.cache_key, job.notebook)
+                with contextlib.suppress(OSError):  # a saved failure is now outdated
+                    (cache_dir / "failed" / job.name).unlink(missing_ok=True)
+                seconds = time.monotonic() - started
+                say(f"[{job.number}/{total}] executed {job.name} in {seconds:.1f} s")
+        await loop.run_in_executor(render_pool, render, job)
+
+    try:
+        results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
+    finally:
+        render_pool.shutdown(wait=True)
+    if failures:
+        failures.sort(key=lambda f: f.notebook)
+        first = failures[0]
+        if len(failures) == 1:
+            raise first
+        others = ", ".join(f"{f.notebook} ({f.ename})" for f in failures[1:])
+        raise NotebookFailed(
+            first.notebook,
+            first.cell_index,
+            first.ename,
+            first.evalue,
+            detail=f"{first.detail}\nalso failed: {others}".strip(),
+            saved=first.saved,
+        )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def build_reports(
+    root: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    timeout: int = 120,
+    jobs: int | None = None,
+) -> BuildResult:
+    """Execute the project's notebooks and write ``reports/``.
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Project root (holding ``notebooks/``, ``evidence/`` and ``references.bib``);
+        the caller has validated the evidence.
+    force : bool, default False
+        Execute and render every notebook even when the cache is current.
+    progress : callable, optional
+        Called with one human-readable line per step, e.g.
+        ``"[2/5] executing 02_mindfulness_for_clinicians.ipynb"``. May be called from
+        a worker thread (never from two at once).
+    timeout : int, default 120
+        Seconds one cell may run before the build fails.
+    jobs : int, optional
+        Notebooks executed at the same time (each in its own kernel); default: the
+        number of CPUs plus one, at most 4.
+
+    Returns
+    -------
+    BuildResult
+        The reports folder, what was executed and cached, the files written and the
+        duration.
+
+    Raises
+    ------
+    NotebookFailed
+        A notebook raised an error, timed out or killed its kernel; ``reports/`` is
+        left as it was.
+    UserInputError
+        No notebook to build, an unreadable notebook, or another build running.
+    """
+    started = time.monotonic()
+    root = Path(root).resolve()
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        if progress is not None:
+            with lock:
+                progress(line)
+
+    if timeout <= 0:
+        raise UserInputError(f"timeout must be a positive number of seconds, got {timeout}")
+    paths = discover_notebooks(root)
+    if not paths:
+        raise UserInputError(
+            f"{root / 'notebooks'}: no notebooks to build (*.ipynb not starting with _)"
+        )
+    parallel = jobs if jobs is not None else _default_jobs()
+    if parallel < 1:
+        raise UserInputError(f"jobs must be at least 1, got {parallel}")
+
+    cache_dir = root / CACHE_DIRNAME
+    reports = root / REPORTS_DIRNAME
+    with _build_lock(cache_dir):
+        for stale in [*root.glob("reports.tmp-*"), *root.glob(f"{REPORTS_DIRNAME}.old-*")]:
+            shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
+
+        prov = provenance(root)
+        built_at = prov["built_at"]
+        package = package_digest()
+        environment = {name: _version(name) for name in _KEY_DISTRIBUTIONS}
+        environment["python"] = sys.version
+        shown = {k: v for k, v in prov.items() if k != "built_at"}
+        previous = {} if force else _previous_manifest(reports)
+
+        job_list: list[_Job] = []
+        for number, path in enumerate(paths, start=1):
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserInputError(f"{path}: cannot read the notebook ({exc})") from None
+            data = _notebook_json(path, source)
+            cache_key = _digest_json(
+                {
+                    "format": CACHE_FORMAT,
+                    "name": path.name,
+                    "notebook": _digest_json(_strip_for_key(data)),
+                    "evidence": prov["evidence_sha256"],
+                    "package": package,
+                    "environment": environment,
+                    "kernel": [KERNEL_NAME, _KERNEL_STARTUP, _KERNEL_ENV],
+                }
+            )
+            job = _Job(
+                number=number,
+                path=path,
+                source=source,
+                title=notebook_title(data, path.stem),
+                cache_key=cache_key,
+                render_key=_digest_json({"cache_key": cache_key, "provenance": shown}),
+                rendered_at=built_at,
+            )
+            if not force:
+                job.notebook = _load_cached(cache_dir, path.name, cache_key)
+                entry = previous.get(path.name)
+                if job.notebook is not None and _reusable(entry, job, reports):
+                    job.reused = entry
+                    job.rendered_at = entry["rendered_at"]  # type: ignore[index]
+            if job.notebook is not None:
+                say(f"[{number}/{len(paths)}] {path.name}: cached")
+            job_list.append(job)
+
+        tmp = Path(tempfile.mkdtemp(prefix="reports.tmp-", dir=root))
+        try:
+            (tmp / "academic").mkdir()
+            (tmp / "commissioner").mkdir()
+            _run_coroutine(
+                lambda: _pipeline(
+                    job_list,
+                    root=root,
+                    cache_dir=cache_dir,
+                    tmp=tmp,
+                    reports=reports,
+                    renderer=lambda: _Renderer(shown),
+                    timeout=timeout,
+                    parallel=parallel,
+                    say=say,
+                )
+            )
+            (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
+            manifest = _manifest(prov, job_list, tmp)
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            _swap_into_place(tmp, reports)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    outputs: list[Path] = []
+    for job in job_list:
+        outputs += [reports / job.outputs[k] for k in sorted(job.outputs)]
+    outputs += [reports / "index.html", reports / "manifest.json"]
+    seconds = time.monotonic() - started
+    executed = tuple(j.name for j in job_list if j.executed)
+    say(
+        f"wrote {reports} in {seconds:.1f} s "
+        f"({len(executed)} executed, {len(job_list) - len(executed)} cached)"
+    )
+    return BuildResult(
+        reports_dir=reports,
+        executed=executed,
+        cached=tuple(j.name for j in job_list if not j.executed),
+        outputs=tuple(outputs),
+        seconds=seconds,
+    )
+
+
+def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, Any]:
+    notebooks = []
+    for job in jobs:
+        notebooks.append(
+            {
+                "name": job.name,
+                "title": job.title,
+                "cache_key": job.cache_key,
+                "render_key": job.render_key,
+                "status": "executed" if job.executed else "cached",
+                "rendered_at": job.rendered_at,
+                "outputs": {
+                    kind: {"path": rel, "sha256": _sha256_file(out / rel)}
+                    for kind, rel in job.outputs.items()
+                },
+            }
+        )
+    return {
+        "format": MANIFEST_FORMAT,
+        "provenance": prov,
+        "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
+        "notebooks": notebooks,
+    }
