@@ -322,6 +322,7 @@ def effect_rows(
         Pre-post correlation assumed where a pre-post study reports none (default: the
         question's ``analysis.prepost_r``).
     """
+    from synthesis import integrity
     from synthesis.bib import short_label
     from synthesis.errors import UserInputError
 
@@ -338,7 +339,7 @@ def effect_rows(
         )
     r_assumed = q.analysis.prepost_r if prepost_r is None else prepost_r
     rows = []
-    for study, _, oc in base.outcomes(question):
+    for study, index, oc in base.outcomes(question):
         if oc.outcome != outcome:
             continue
         bib = base.bibliography
@@ -367,6 +368,16 @@ def effect_rows(
                     reason = f"design '{study.design}' is not among the question's designs"
                 elif not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
                     status, reason = "not poolable", f"effect size could not be computed: {how}"
+                # Integrity block (synthesis.integrity, `synthesis check`): a record whose
+                # numbers contradict each other (an error-severity flag) is not pooled,
+                # unless the outcome's integrity_note explains it; then it is pooled and
+                # the note is kept in the reason. Flags are computed once, only here.
+                elif errors := integrity.blocking_flags(base, study, index):
+                    flags = "; ".join(p.message for p in errors)
+                    if oc.integrity_note:
+                        reason = f"integrity: {flags} (pooled: {oc.integrity_note})"
+                    else:
+                        status, reason = "excluded", f"integrity: {flags}"
         rows.append(
             EffectRow(
                 study=study.id,

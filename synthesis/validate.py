@@ -601,7 +601,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     higgins2023cochrane freeman1950transformations miller1978inverse viechtbauer2005bias
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
-    riley2011interpretation egger1997bias duval2000trim""".split()
+    riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
+    brown2017grim""".split()
 )
 
 

@@ -25,7 +25,8 @@ def base():
 def _outcomes(base, study_id, outcome_id, pooled=None):
     study = base.studies[study_id]
     found = [
-        o for o in study.outcomes
+        o
+        for o in study.outcomes
         if o.outcome == outcome_id and (pooled is None or o.pool is pooled)
     ]
     assert found, f"{study_id} has no outcome {outcome_id!r}"
@@ -136,7 +137,7 @@ def test_nurse_r_is_marked_derived(base):
     # n = 330; mindful awareness explains 11.5% -> r = sqrt(.115) = .339 (derived).
     corr = _one(base, "nurses2025", "alliance").data
     assert corr.n.value == 330
-    assert corr.r.value == pytest.approx(0.115 ** 0.5, abs=5e-4)
+    assert corr.r.value == pytest.approx(0.115**0.5, abs=5e-4)
     assert corr.r.derived
 
 

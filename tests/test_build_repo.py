@@ -1,0 +1,130 @@
+"""End to end: `synthesis build` on (a copy of) this repository's evidence and notebooks.
+
+One build serves every test here (about 15-25 s on 2 cores). It checks that reports carry
+the same numbers as the analysis (and so as `synthesis pool`), that text from records is
+escaped, that a student's new study appears in the reports, and, in Chromium, that the
+pages render the pooled numbers without script errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from synthesis.analysis import analyse
+from synthesis.cli import main
+from synthesis.plain import fmt_interval, fmt_value
+from synthesis.validate import load_evidence
+
+from .conftest import ROOT
+from .test_report_browser import chromium, dump_dom  # noqa: F401 - fixture reuse
+
+NEW_STUDY = """\
+id: student2026
+citation: student2026mindful
+design: cross-sectional
+status: published
+population:
+  description: Psychotherapists
+  n: 120
+  source: abstract
+sources:
+  abstract:
+    doi: 10.1000/student.2026
+    where: abstract
+outcomes:
+  - question: q1_alliance
+    outcome: alliance
+    name: Working alliance (WAI)
+    source: abstract
+    data:
+      kind: correlation
+      r: 0.25
+      n: 120
+notes:
+  - "<script>alert('note')</script> must show as text"
+"""
+NEW_BIB = """
+@article{student2026mindful,
+  author = {Student, Ann},
+  title = {A Test Study Added by a Student},
+  journal = {Journal of Tests}, year = {2026}, doi = {10.1000/student.2026}}
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    for name in ("evidence", "notebooks"):
+        shutil.copytree(ROOT / name, root / name)
+    shutil.copy(ROOT / "references.bib", root / "references.bib")
+    (root / "evidence/studies/student2026.yaml").write_text(NEW_STUDY, encoding="utf-8")
+    with open(root / "references.bib", "a", encoding="utf-8") as fh:
+        fh.write(NEW_BIB)
+    assert main(["build", "--root", str(root)]) == 0
+    return root
+
+
+def read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_reports_exist(built):
+    reports = built / "reports"
+    for name in ("00_evidence_base", "01_alliance_correlation", "02_mindfulness_for_clinicians",
+                 "03_first_episode_psychosis"):  # fmt: skip
+        assert (reports / "academic" / f"{name}.html").is_file()
+        assert (reports / "commissioner" / f"{name}.html").is_file()
+        assert (reports / "commissioner" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    assert not (reports / "academic" / "_template_question.html").exists()
+    manifest = json.loads(read(reports / "manifest.json"))
+    prov = manifest["provenance"]
+    assert prov["package_version"] and prov["git_commit"] and len(prov["evidence_sha256"]) == 64
+    assert {"python", "pandas", "PyMARE", "nbconvert"} <= set(prov["versions"])
+
+
+def test_student_study_is_pooled_and_shown(built):
+    """The new record makes Q1 poolable (it and the nurses' study): numbers match the analysis."""
+    base = load_evidence(built)
+    a = analyse(base, "q1_alliance", "alliance")
+    assert a.fit is not None and "Student 2026" in a.fit.slab
+    nat = a.natural()
+    expected = (f"{fmt_value(nat.estimate, a.measure)} (95% CI "
+                f"{fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})")  # fmt: skip
+    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    assert expected in page
+    assert "Student 2026" in page
+    academic = read(built / "reports/academic/01_alliance_correlation.html")
+    assert "Student, A. (2026). A Test Study Added by a Student." in academic
+
+
+def test_record_text_is_escaped(built):
+    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    assert ("&lt;script&gt;alert('note')&lt;/script&gt;" in page
+            or "&lt;script&gt;alert(&#x27;note&#x27;)&lt;/script&gt;" in page)  # fmt: skip
+    assert "<script>alert(" not in page
+
+
+def test_commissioner_pages_have_no_code(built):
+    page = read(built / "reports/commissioner/02_mindfulness_for_clinicians.html")
+    assert "analyse_question(" not in page
+    assert "Certainty of the evidence" in page
+    assert "nb.per_outcome" not in page
+
+
+@pytest.mark.browser
+def test_pages_render_pooled_numbers_in_chromium(built, chromium, tmp_path):  # noqa: F811
+    base = load_evidence(built)
+    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    nat = a.natural()
+    number = fmt_value(nat.estimate, a.measure)
+    dom, log = dump_dom(chromium, built / "reports/commissioner/02_mindfulness_for_clinicians.html",
+                        tmp_path / "p1")  # fmt: skip
+    assert number in dom
+    assert "Uncaught" not in log
+    dom, log = dump_dom(chromium, built / "reports/index.html", tmp_path / "p2")
+    assert "Q2. Mindfulness training" in dom
+    assert "Uncaught" not in log
