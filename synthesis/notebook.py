@@ -332,3 +332,21 @@ def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> 
         "Randomised evidence starts high and observational evidence low; each footnote says "
         "why the certainty was rated down or up.</p>"
     )
+
+
+def integrity(base: EvidenceBase, question: str) -> Any:
+    """Integrity flags (``synthesis check``) of the studies serving ``question``."""
+    from synthesis.integrity import check_outcome, record_source
+
+    items = []
+    for study, index, _ in base.outcomes(question):
+        for p in check_outcome(study, index, record_source(base, study.id)):
+            items.append(
+                f"<li><strong>{_E(p.severity)}</strong> {_E(p.location())}: {_E(p.message)}</li>"
+            )
+    if not items:
+        return _html("<p>No inconsistency found in the extracted numbers.</p>")
+    return _html(
+        "<p>Recomputed from the extracted numbers (errors keep an outcome out of pooling "
+        "unless its record explains them):</p><ul>" + "".join(items) + "</ul>"
+    )
