@@ -322,14 +322,15 @@ def statement(analysis: OutcomeAnalysis, certainty: Certainty) -> str:
     table = analysis.study_table()
     pooled = table[table.status == "pooled"]
     if nat is None and pooled.empty:
-        said = table[table.status.isin(["narrative", "not poolable"])].label.tolist()
+        said = dict.fromkeys(table[table.status.isin(["narrative", "not poolable"])].label)
         return (
-            f"No effect size can be calculated for {name}; the studies ("
-            f"{', '.join(said)}) report the direction of their results only, so the "
-            "effect is uncertain."
+            f"No effect size can be calculated for {name}: the studies ("
+            f"{', '.join(said)}) give directions or numbers that cannot be combined, so "
+            "the effect is uncertain."
         )
     if level == "very low":
-        return f"We are very uncertain about the effect on {name}."
+        what = "the proportion for" if m in ("PLO", "PR", "PFT") else "the effect on"
+        return f"We are very uncertain about {what} {name}."
     if nat is None:
         est, lo, hi = pooled.iloc[0][["estimate", "ci_lb", "ci_ub"]]
     else:

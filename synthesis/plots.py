@@ -2,7 +2,7 @@
 
 Every function returns a :class:`SvgFigure`: notebooks display it as inline SVG, and the
 same inputs always give byte-identical SVG (fixed ``svg.hashsalt``, no date metadata,
-glyphs as paths), so two builds of a report are identical.
+text as SVG text), so two builds of a report are identical.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.validate import EvidenceBase
 
-_RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "path", "font.size": 9}
+_RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
 #: Colours of risk-of-bias judgements (colour-blind-safe, as in robvis).
 ROB_COLOURS = {
