@@ -1,0 +1,365 @@
+"""Benchmarks of the toolkit, with metafor's timings from the same run when R is available.
+
+Usage::
+
+    python benchmarks/run.py [--json] [--repeats N]
+
+Every figure is the median over ``N`` repeats (default 5; the slowest items are
+repeated fewer times, see the notes in the output); single fits with k <= 100 are
+timed as the mean of 20 back-to-back fits per repeat, on both sides. Data are generated here with
+``numpy.random.default_rng(SEED)``; the library never seeds anything. When
+``Rscript`` with metafor is installed, ``benchmarks/metafor_bench.R`` times the same
+fits on the same data and the ratios ``metafor / ours`` are printed.
+
+Our single fits are full ``synthesis.meta.rma`` calls, which include the Q-profile
+CI of τ² (metafor's ``rma`` does not compute it; ``confint`` would add to its time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 20240601
+SINGLE_K = (10, 100, 1000, 10000)
+BATCH_N, BATCH_K = 1000, 20
+VALIDATE_RECORDS = 10_000
+#: Fits per timing for k <= 100 (one fit is below R's 1 ms timer resolution); the
+#: same number is used in metafor_bench.R.
+INNER = 20
+
+
+def _median_s(fn: Callable[[], Any], repeats: int, inner: int = 1) -> float:
+    """Median over ``repeats`` of the mean time of ``inner`` back-to-back calls (s)."""
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return statistics.median(times)
+
+
+def _data(rng: np.random.Generator, k: int, tau2: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    vi = rng.uniform(0.01, 0.2, k)
+    yi = rng.normal(0.3, np.sqrt(vi + tau2))
+    return yi, vi
+
+
+def _cli(*args: str, cwd: Path | None = None, timeout: float = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "synthesis.cli", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _time_cli(args: tuple[str, ...], repeats: int, cwd: Path | None = None) -> float:
+    def run() -> None:
+        proc = _cli(*args, cwd=cwd)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"synthesis {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+
+    return _median_s(run, repeats)
+
+
+def _write_records(root: Path, n: int, rng: np.random.Generator) -> None:
+    """A valid project with ``n`` small correlation records citing an existing bib key."""
+    import yaml
+
+    (root / "evidence" / "studies").mkdir(parents=True)
+    shutil.copytree(ROOT / "evidence" / "questions", root / "evidence" / "questions")
+    if (ROOT / "evidence" / "schema").is_dir():
+        shutil.copytree(ROOT / "evidence" / "schema", root / "evidence" / "schema")
+    shutil.copy(ROOT / "references.bib", root / "references.bib")
+    template = None
+    for path in sorted((ROOT / "evidence" / "studies").glob("*.yaml")):
+        rec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doi = (rec.get("sources") or {}).get("abstract", {}).get("doi")
+        if doi and any(o.get("question") == "q1_alliance" for o in rec.get("outcomes", [])):
+            template = (rec["citation"], doi)
+            break
+    if template is None:
+        raise RuntimeError("no study record with an abstract DOI to cite")
+    citation, doi = template
+    r = np.round(rng.uniform(-0.3, 0.6, n), 2)
+    ns = rng.integers(30, 400, n)
+    studies = root / "evidence" / "studies"
+    for i in range(n):
+        sid = f"gen{i:05d}"
+        (studies / f"{sid}.yaml").write_text(
+            f"id: {sid}\ncitation: {citation}\ndesign: cross-sectional\nstatus: published\n"
+            f"population:\n  description: Clinicians\n  n: {ns[i]}\n  source: abstract\n"
+            f"sources:\n  abstract:\n    doi: {doi}\n    where: abstract\n"
+            "outcomes:\n  - question: q1_alliance\n    outcome: alliance\n"
+            "    name: Working alliance\n    source: abstract\n    data:\n"
+            f"      kind: correlation\n      r: {r[i]}\n      n: {ns[i]}\n",
+            encoding="utf-8",
+        )
+
+
+def _has_build() -> bool:
+    proc = _cli("build", "--help", timeout=120)
+    return proc.returncode == 0
+
+
+def _build_times(notes: list[str]) -> tuple[float, float]:
+    if not _has_build():
+        notes.append("build: `synthesis build` is not available yet; reported as NaN.")
+        return math.nan, math.nan
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "repo"
+        shutil.copytree(
+            ROOT,
+            copy,
+            ignore=shutil.ignore_patterns(
+                ".git", "__pycache__", "*.egg-info", ".pytest_cache", "reports", ".ruff_cache"
+            ),
+        )
+        t0 = time.perf_counter()
+        cold = _cli("build", "--force", cwd=copy)
+        cold_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        warm = _cli("build", cwd=copy)
+        warm_s = time.perf_counter() - t0
+    for name, proc in (("cold", cold), ("warm", warm)):
+        if proc.returncode != 0:
+            notes.append(f"build ({name}) exited with {proc.returncode}: {proc.stderr[-300:]!r}")
+    notes.append("build: one cold (`build --force`) and one unchanged rebuild, not medians.")
+    return cold_s, warm_s
+
+
+def _metafor_available() -> bool:
+    if shutil.which("Rscript") is None:
+        return False
+    proc = subprocess.run(
+        ["Rscript", "-e", "suppressPackageStartupMessages(library(metafor))"],
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode == 0
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
+    """Run every benchmark; return the figures and notes."""
+    from synthesis import batch, meta
+
+    rng = np.random.default_rng(SEED)
+    notes: list[str] = []
+    res: dict[str, Any] = {"repeats": repeats, "seed": SEED, **_machine()}
+    single = {k: _data(rng, k) for k in SINGLE_K}
+    for k, (yi, vi) in single.items():
+        n = repeats if k <= 1000 else max(1, min(repeats, 3))
+        for method in ("REML", "DL"):
+            res[f"{method.lower()}_k{k}_ms"] = 1e3 * _median_s(
+                lambda yi=yi, vi=vi, m=method: meta.rma(yi, vi, method=m),
+                n,
+                inner=INNER if k <= 100 else 1,
+            )
+        res[f"tau2_reml_k{k}"] = meta.rma(yi, vi).tau2
+
+    # a batch of 1000 independent meta-analyses of k = 20 (true τ² varies, 0 for a quarter)
+    bv = rng.uniform(0.01, 0.2, (BATCH_N, BATCH_K))
+    true_tau2 = np.where(rng.random(BATCH_N) < 0.25, 0.0, rng.uniform(0, 0.2, BATCH_N))
+    by = rng.normal(0.3, np.sqrt(bv + true_tau2[:, None]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence is counted below, not hidden
+        for method in ("REML", "DL"):
+            res[f"batch1000_k20_{method.lower()}_ms"] = 1e3 * _median_s(
+                lambda m=method: batch.fit_arrays(by, bv, method=m), repeats
+            )
+        breml = batch.fit_arrays(by, bv, method="REML")
+    res["batch_reml_not_converged"] = int((~breml["converged"]).sum())
+
+    res["cli_start_s"] = _time_cli(("--help",), repeats)
+    res["validate_repo_s"] = _time_cli(("validate", str(ROOT), "--quiet"), repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        _write_records(base, VALIDATE_RECORDS, rng)
+        n = max(1, min(repeats, 3))
+        res["validate_10k_s"] = _time_cli(("validate", str(base), "--quiet"), n)
+        check = _cli("validate", str(base), "--quiet")
+        res["validate_10k_exit"] = check.returncode
+        if check.returncode != 0:
+            notes.append(f"validate 10k: exit {check.returncode}: {check.stdout[-300:]!r}")
+    res["build_cold_s"], res["build_warm_s"] = _build_times(notes)
+
+    if _metafor_available():
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            for k in (10, 100, 1000):
+                yi, vi = single[k]
+                np.savetxt(
+                    d / f"single_k{k}.csv",
+                    np.column_stack([yi, vi]),
+                    delimiter=",",
+                    header="yi,vi",
+                    comments="",
+                    fmt="%.17g",
+                )
+            grp = np.repeat(np.arange(BATCH_N), BATCH_K)
+            np.savetxt(
+                d / "batch.csv",
+                np.column_stack([grp, by.ravel(), bv.ravel()]),
+                delimiter=",",
+                header="group,yi,vi",
+                comments="",
+                fmt=["%d", "%.17g", "%.17g"],
+            )
+            proc = subprocess.run(
+                ["Rscript", str(ROOT / "benchmarks" / "metafor_bench.R"), str(d), str(repeats)],
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+        if proc.returncode != 0:
+            notes.append(f"metafor benchmark failed: {proc.stderr[-500:]}")
+        else:
+            mf = json.loads(proc.stdout.strip().splitlines()[-1])
+            batch_tau2 = np.array(
+                [math.nan if t is None else t for t in mf.pop("metafor_batch_tau2_reml")]
+            )
+            res.update(mf)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tight = batch.fit_arrays(by, bv, method="REML", control={"maxiter": 1000})
+            ok = ~np.isnan(batch_tau2)
+            res["batch_tau2_max_abs_diff"] = float(
+                np.max(np.abs(tight["tau2"].to_numpy()[ok] - batch_tau2[ok]))
+            )
+            res["batch_tau2_metafor_failed_tight"] = int((~ok).sum())
+            for k in (10, 100, 1000):
+                res[f"tau2_reml_k{k}_abs_diff"] = abs(
+                    res[f"tau2_reml_k{k}"] - mf[f"metafor_tau2_reml_k{k}"]
+                )
+                for m in ("reml", "dl"):
+                    res[f"ratio_{m}_k{k}"] = mf[f"metafor_{m}_k{k}_ms"] / res[f"{m}_k{k}_ms"]
+            for m in ("reml", "dl"):
+                res[f"ratio_batch1000_k20_{m}"] = (
+                    mf[f"metafor_batch1000_k20_{m}_ms"] / res[f"batch1000_k20_{m}_ms"]
+                )
+            notes.append(
+                "metafor: k = 10000 not timed (minutes per fit); k = 1000 and batch "
+                "loops repeated at most 3 times."
+            )
+    else:
+        notes.append("metafor: Rscript with metafor not available; only our figures.")
+    return res, notes
+
+
+def _table(res: dict[str, Any], notes: list[str]) -> str:
+    rows = [("single fit, rma (ms)", None, None, None)]
+    for k in SINGLE_K:
+        for m in ("reml", "dl"):
+            rows.append(
+                (
+                    f"  {m.upper()} k = {k}",
+                    res.get(f"{m}_k{k}_ms"),
+                    res.get(f"metafor_{m}_k{k}_ms"),
+                    res.get(f"ratio_{m}_k{k}"),
+                )
+            )
+    rows.append(("batch 1000 × k = 20 (ms)", None, None, None))
+    for m in ("reml", "dl"):
+        rows.append(
+            (
+                f"  {m.upper()}",
+                res.get(f"batch1000_k20_{m}_ms"),
+                res.get(f"metafor_batch1000_k20_{m}_ms"),
+                res.get(f"ratio_batch1000_k20_{m}"),
+            )
+        )
+    rows.append(("CLI (s)", None, None, None))
+    for key, label in (
+        ("cli_start_s", "synthesis --help"),
+        ("validate_repo_s", "validate repository"),
+        ("validate_10k_s", f"validate {VALIDATE_RECORDS:,} records"),
+        ("build_cold_s", "build --force (cold)"),
+        ("build_warm_s", "build (unchanged)"),
+    ):
+        rows.append((f"  {label}", res.get(key), None, None))
+
+    def fmt(x: Any) -> str:
+        if x is None:
+            return ""
+        return "NaN" if isinstance(x, float) and math.isnan(x) else f"{x:,.3f}"
+
+    lines = [f"{'':34}{'ours':>12}{'metafor':>12}{'ratio':>10}"]
+    for label, ours, mf, ratio in rows:
+        lines.append(f"{label:34}{fmt(ours):>12}{fmt(mf):>12}{fmt(ratio):>10}")
+    lines.append("")
+    lines.append(
+        f"machine: {res['nproc']} CPUs, {res['cpu']}; Python {res['python']}, numpy {res['numpy']}"
+    )
+    for k in (10, 100, 1000):
+        if f"tau2_reml_k{k}_abs_diff" in res:
+            lines.append(f"|τ² − metafor τ²| REML k = {k}: {res[f'tau2_reml_k{k}_abs_diff']:.1e}")
+    if "batch_tau2_max_abs_diff" in res:
+        lines.append(f"batch REML max |τ² − metafor τ²|: {res['batch_tau2_max_abs_diff']:.1e}")
+    lines.append(
+        f"batch REML analyses not converged at maxiter=100: {res['batch_reml_not_converged']}"
+    )
+    lines.extend(f"note: {n}" for n in notes)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per figure (median)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    res, notes = run(args.repeats)
+    if args.json:
+        out = {
+            key: (None if isinstance(val, float) and math.isnan(val) else val)
+            for key, val in res.items()
+        }
+        out["notes"] = notes
+        print(json.dumps(out, indent=2))
+    else:
+        print(_table(res, notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
