@@ -52,8 +52,9 @@ class EvidenceBase:
 
 
 def _rel(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` (both as given: files are globbed under root)."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
 

@@ -8,6 +8,7 @@ depth, and remembers the line of every key and item so that problems can name it
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,13 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
         event.tag is None and event.style in ("'", '"', "|", ">")
     ):
         return event.value  # quoted, block or explicitly tagged as a string
-    tag = event.tag or _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    tag = event.tag or _resolve(event.value, event.implicit)
+    if tag == "tag:yaml.org,2002:str":
+        return event.value  # the common case: no constructor needed
     if tag == "tag:yaml.org,2002:bool" and event.value.lower() not in ("true", "false"):
         return event.value  # YAML 1.2: yes/no/on/off are words (RoB judgements use them)
+    if tag == "tag:yaml.org,2002:null":
+        return None
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node)  # type: ignore[arg-type]
@@ -89,6 +94,12 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
             f"cannot read value {event.value!r} as {tag.rsplit(':', 1)[-1]}",
             event.start_mark.line + 1,
         ) from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve(value: str, implicit: tuple[bool, bool]) -> str:
+    """The implicit tag of a plain scalar (cached: records repeat many values)."""
+    return _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
