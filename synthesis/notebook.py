@@ -325,7 +325,8 @@ def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> 
     foot = "".join(f"<li>{_E(n)}</li>" for n in notes)
     return _html(
         '<table class="sof"><thead><tr><th>Outcome</th><th>Participants (studies)</th>'
-        f"<th>{_E(effect_col[0].upper() + effect_col[1:])}</th><th>Certainty of the evidence (GRADE)</th>"
+        f"<th>{_E(effect_col[0].upper() + effect_col[1:])}</th>"
+        "<th>Certainty of the evidence (GRADE)</th>"
         f"<th>What this means</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
         f'<ol class="footnotes">{foot}</ol>'
         "<p>GRADE certainty: high ⊕⊕⊕⊕, moderate ⊕⊕⊕◯, low ⊕⊕◯◯, very low ⊕◯◯◯. "
