@@ -109,6 +109,16 @@ MEASURES: tuple[str, ...] = (
     "GEN",
 )
 
+#: The value meaning "no effect" on each measure's natural (reporting) scale; measures
+#: without one (single-group proportions) are absent.
+NULL_VALUES: dict[str, float] = {
+    "ZCOR": 0.0, "COR": 0.0, "SMD": 0.0, "SMCC": 0.0, "SMCR": 0.0, "MD": 0.0, "RD": 0.0,
+    "OR": 1.0, "RR": 1.0,
+}  # fmt: skip
+
+#: Single-group proportion measures (reported as percentages).
+PROPORTION_MEASURES: tuple[str, ...] = ("PLO", "PR", "PFT")
+
 #: Allowed values of the ``to`` option (where the continuity correction ``add`` goes).
 ZERO_CELL_TO: tuple[str, ...] = ("all", "only0", "if0all", "none")
 

@@ -117,7 +117,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
             return _reported_difference(data, measure)
         raise _NotPoolable(f"{kind} data cannot give a {measure}")
 
-    if measure in ("PLO", "PR", "PFT"):
+    if measure in effects.PROPORTION_MEASURES:
         if kind != "proportion":
             raise _NotPoolable(f"{kind} data cannot give a single-group proportion")
         n = _v(data.n)

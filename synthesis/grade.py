@@ -31,6 +31,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -41,17 +43,6 @@ LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
 RANDOMISED = ("randomised controlled", "cluster randomised controlled", "crossover randomised")
 HIGH_RISK = ("serious", "high", "critical")
-_NULL = {
-    "ZCOR": 0.0,
-    "COR": 0.0,
-    "SMD": 0.0,
-    "SMCC": 0.0,
-    "SMCR": 0.0,
-    "MD": 0.0,
-    "RD": 0.0,
-    "OR": 1.0,
-    "RR": 1.0,
-}
 
 
 @dataclass(frozen=True)
@@ -179,7 +170,7 @@ def _inconsistency(analysis: OutcomeAnalysis) -> GradeStep:
     fit = analysis.fit
     if fit is None or fit.k < 2:
         return GradeStep("inconsistency", 0, "not assessable with a single study")
-    null = _NULL.get(analysis.measure)
+    null = NULL_VALUES.get(analysis.measure)
     pi_crosses = math.isfinite(fit.pi_lb) and _crosses(fit.pi_lb, fit.pi_ub, null)
     ci_crosses = _crosses(fit.ci_lb, fit.ci_ub, null)
     if fit.I2 >= 75:
@@ -244,7 +235,7 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
         problems.append("a single study")
     else:
         lo, hi = nat.ci_lb, nat.ci_ub
-    null = _NULL.get(m)
+    null = NULL_VALUES.get(m)
     if null is not None and _crosses(lo, hi, null):
         problems.append("the confidence interval includes no effect")
     elif null is None and hi - lo > 0.30:
@@ -329,19 +320,19 @@ def statement(analysis: OutcomeAnalysis, certainty: Certainty) -> str:
             "the effect is uncertain."
         )
     if level == "very low":
-        what = "the proportion for" if m in ("PLO", "PR", "PFT") else "the effect on"
+        what = "the proportion for" if m in PROPORTION_MEASURES else "the effect on"
         return f"We are very uncertain about {what} {name}."
     if nat is None:
         est, lo, hi = pooled.iloc[0][["estimate", "ci_lb", "ci_ub"]]
     else:
         est, lo, hi = nat.estimate, nat.ci_lb, nat.ci_ub
-    if m in ("PLO", "PR", "PFT"):
+    if m in PROPORTION_MEASURES:
         hedge = {"high": "is", "moderate": "is probably", "low": "may be"}[level]
         return (
             f"The proportion for {name} {hedge} about {fmt_value(est, m)} "
             f"({fmt_interval(lo, hi, m)})."
         )
-    null = _NULL.get(m, 0.0)
+    null = NULL_VALUES.get(m, 0.0)
     verb = {"high": "", "moderate": "probably ", "low": "may "}[level]
     if lo <= null <= hi:
         make = "makes" if level != "low" else "make"
@@ -371,7 +362,7 @@ def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> 
                 f"{a.natural_name} {fmt_value(nat.estimate, a.measure)} "
                 f"({fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})"
             )
-            if a.measure in ("PLO", "PR", "PFT"):
+            if a.measure in PROPORTION_MEASURES:
                 effect += f"; about {100 * nat.estimate:.0f} per 100 people"
         elif a.pooled_rows:
             t = a.study_table()

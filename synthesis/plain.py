@@ -10,28 +10,18 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.validate import EvidenceBase
-
-_NULL = {
-    "ZCOR": 0.0,
-    "COR": 0.0,
-    "SMD": 0.0,
-    "SMCC": 0.0,
-    "SMCR": 0.0,
-    "MD": 0.0,
-    "RD": 0.0,
-    "OR": 1.0,
-    "RR": 1.0,
-}
 
 
 def fmt_value(x: float, measure: str) -> str:
     """A number on its natural scale as a reader sees it (percentages for proportions)."""
     if x is None or not math.isfinite(x):
         return "not available"
-    if measure in ("PLO", "PR", "PFT"):
+    if measure in PROPORTION_MEASURES:
         return f"{100 * x:.0f}%"
     if measure in ("OR", "RR"):
         return f"{x:.2f}"
@@ -65,7 +55,7 @@ def magnitude(value: float, measure: str) -> str:
 
 def _direction_words(analysis: OutcomeAnalysis, value: float) -> str:
     measure = analysis.measure
-    null = _NULL.get(measure)
+    null = NULL_VALUES.get(measure)
     if null is None or value == null:
         return ""
     better = analysis.outcome.direction
@@ -93,7 +83,7 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
             f"{fmt_value(nat.estimate, m)} ({level} confidence interval "
             f"{fmt_interval(nat.ci_lb, nat.ci_ub, m)})."
         )
-        null = _NULL.get(m)
+        null = NULL_VALUES.get(m)
         if null is not None:
             size = magnitude(nat.estimate, m)
             direction = _direction_words(analysis, nat.estimate)

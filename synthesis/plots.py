@@ -11,6 +11,8 @@ import io
 import math
 from typing import TYPE_CHECKING, Any
 
+from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -74,7 +76,7 @@ def _new_figure(width: float, height: float) -> Figure:
 def _fmt(x: float, measure: str) -> str:
     if not math.isfinite(x):
         return "NA"
-    if measure in ("PLO", "PR", "PFT"):
+    if measure in PROPORTION_MEASURES:
         return f"{100 * x:.0f}%"
     return f"{x:.2f}"
 
@@ -168,17 +170,7 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
                         "",
                     )
                 )
-        null = {
-            "ZCOR": 0.0,
-            "COR": 0.0,
-            "SMD": 0.0,
-            "SMCC": 0.0,
-            "SMCR": 0.0,
-            "MD": 0.0,
-            "RD": 0.0,
-            "OR": 1.0,
-            "RR": 1.0,
-        }.get(analysis.measure)
+        null = NULL_VALUES.get(analysis.measure)
         if null is not None:
             ax.axvline(null, color="#666666", lw=0.8, ls=":")
         if analysis.measure in ("OR", "RR"):

@@ -120,3 +120,11 @@ def test_override_of_method_and_level(project):
     nat = a.natural()
     assert nat.ci_lb < nat.estimate < nat.ci_ub
     assert nat.estimate == pytest.approx(math.tanh(a.fit.estimate), rel=ITERATIVE)
+
+
+def test_question_measures_are_the_engines_measures():
+    """records.MEASURES (kept import-light for fast validation) must match effects.MEASURES."""
+    from synthesis import effects, records
+
+    assert set(records.MEASURES) == set(effects.MEASURES) - {"GEN"}
+    assert set(effects.NULL_VALUES) | set(effects.PROPORTION_MEASURES) == set(records.MEASURES)
