@@ -118,11 +118,11 @@ class OutcomeAnalysis:
         from scipy.stats import norm
 
         z = norm.ppf(0.5 + self.settings.level / 200)
-        weights = {}
-        if self.fit is not None:
-            weights = dict(zip(self.fit.slab, np.asarray(self.fit.weights), strict=True))
+        # the fit's weights are in the order of the pooled rows (labels may repeat)
+        pooled_weights = iter(np.asarray(self.fit.weights) if self.fit is not None else ())
         out = []
         for r in self.rows:
+            weight = next(pooled_weights, math.nan) if r.status == "pooled" else math.nan
             finite = math.isfinite(r.yi) and math.isfinite(r.vi)
             lo = r.yi - z * math.sqrt(r.vi) if finite else math.nan
             hi = r.yi + z * math.sqrt(r.vi) if finite else math.nan
@@ -149,7 +149,7 @@ class OutcomeAnalysis:
                     "estimate": est,
                     "ci_lb": min(lo_n, hi_n),
                     "ci_ub": max(lo_n, hi_n),
-                    "weight": weights.get(r.label, math.nan),
+                    "weight": weight,
                     "es_method": r.es_method,
                     "derived": r.derived,
                     "assumed": r.assumed,

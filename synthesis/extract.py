@@ -212,15 +212,19 @@ def _smcc_from_prepost(
     derived = _flag(data.mean_pre, data.mean_post, data.n, data.sd_pre, data.sd_post)
     notes = []
     sds = []
-    for which, sd, ci in (("pre", data.sd_pre, data.ci_pre), ("post", data.sd_post, data.ci_post)):
+    for which, sd, ci, n_ci in (
+        ("pre", data.sd_pre, data.ci_pre, data.n_pre),
+        ("post", data.sd_post, data.ci_post, data.n_post),
+    ):
+        m = n if n_ci is None else _v(n_ci)  # the CI of a mean reflects its own n
         if sd is not None:
             sds.append(_v(sd))
         elif ci is not None:
-            value = float(effects.sd_from_ci(_v(ci[0]), _v(ci[1]), n, level=level, dist="t"))
+            value = float(effects.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
             sds.append(value)
             notes.append(
                 f"SD {which} {value:.4g} derived from the {level:g}% CI of the mean "
-                f"[{_v(ci[0]):g}, {_v(ci[1]):g}] with n = {n:g}"
+                f"[{_v(ci[0]):g}, {_v(ci[1]):g}] with n = {m:g}"
             )
             derived = True
         else:

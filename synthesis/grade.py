@@ -91,9 +91,10 @@ def _contributing(analysis: OutcomeAnalysis) -> list:
 
 
 def _weights(analysis: OutcomeAnalysis, rows: list) -> list[float]:
+    """Each contributing row's weight: the fit's weights (same order as the pooled rows),
+    or equal weights when nothing was pooled."""
     if analysis.fit is not None:
-        w = dict(zip(analysis.fit.slab, analysis.fit.weights, strict=True))
-        return [float(w.get(r.label, 0.0)) for r in rows]
+        return [float(w) for w in analysis.fit.weights]
     return [1.0] * len(rows)
 
 

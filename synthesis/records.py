@@ -291,6 +291,12 @@ class PrePost(_Data):
     ci_change: tuple[Number, Number] | None = None
     level: float = Field(95.0, gt=0, lt=100, description="confidence level of the CIs, percent")
     r_prepost: Number | None = None
+    n_pre: Number | None = Field(
+        None, description="participants behind the pre mean and its CI, when not n"
+    )
+    n_post: Number | None = Field(
+        None, description="participants behind the post mean and its CI, when not n"
+    )
     timepoint_pre: str | None = None
     timepoint_post: str | None = None
     p: Number | None = Field(None, description="p value of the pre-post comparison")

@@ -128,3 +128,18 @@ def test_question_measures_are_the_engines_measures():
 
     assert set(records.MEASURES) == set(effects.MEASURES) - {"GEN"}
     assert set(effects.NULL_VALUES) | set(effects.PROPORTION_MEASURES) == set(records.MEASURES)
+
+
+def test_sd_from_ci_uses_the_n_behind_each_mean(base):
+    """Fortney 2013 table: baseline mean 31.9 (28.4-35.4) from N = 30; 1-day mean from n = 28."""
+    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    row = next(r for r in a.pooled_rows if r.study == "fortney2013")
+    assert "[28.4, 35.4] with n = 30" in row.es_method
+    assert "[25.3, 32.5] with n = 28" in row.es_method
+
+
+def test_only_pooled_rows_carry_weights(base):
+    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    table = a.study_table()
+    assert table[table.status == "pooled"].weight.sum() == pytest.approx(100)
+    assert table[table.status != "pooled"].weight.isna().all()
