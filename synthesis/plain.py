@@ -125,7 +125,12 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
                 sig = {True: ", statistically significant", False: ", not significant", None: ""}[
                     data.significant
                 ]
-                said.append(f"{r.label} ({data.direction}{sig})")
+                number = ""
+                if data.percent is not None:
+                    number = f", {data.percent.value:g}% with the denominator not reported"
+                elif data.value is not None:
+                    number = f", {data.value.value:g} {data.unit or ''}".rstrip()
+                said.append(f"{r.label} ({data.direction}{sig}{number})")
         if said:
             parts.append(
                 "Studies reporting only the direction of the result: " + "; ".join(said) + "."

@@ -350,6 +350,13 @@ class Narrative(_Data):
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
     )
+    percent: Number | None = Field(
+        None, description="a reported percentage whose denominator is unknown (shown, not pooled)"
+    )
+    value: Number | None = Field(
+        None, description="another descriptive number reported without what pooling needs"
+    )
+    unit: str | None = Field(None, description="unit of value, e.g. 'days in hospital'")
     statistic: Statistic | None = Field(
         None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )

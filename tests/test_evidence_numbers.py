@@ -57,7 +57,7 @@ def test_seikkula2011_84_percent(base):
     # abstract (econpapers): 84% returned to full-time employment or studies (2 years);
     # no denominator, so it is narrative and not pooled.
     found = _outcomes(base, "seikkula2011", "work_or_study", pooled=False)
-    assert any(o.data.note and "84%" in o.data.note for o in found)
+    assert any(o.data.percent is not None and o.data.percent.value == 84 for o in found)
     assert all(isinstance(o.data, records.Narrative) for o in found)
 
 
