@@ -302,6 +302,27 @@ def _reported_difference(
     return yi, vi, how, derived, assumed
 
 
+def _nums(data: Any) -> list[records.Num]:
+    """Every number of a data block (tuples such as CIs included)."""
+    out: list[records.Num] = []
+    for name in type(data).model_fields:
+        value = getattr(data, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, records.Num):
+                out.append(item)
+    return out
+
+
+def _marks(data: Any) -> tuple[bool, bool]:
+    """Whether any number of the block is marked derived, or assumed, in the record."""
+    nums = _nums(data)
+    return any(n.derived for n in nums), any(n.assumed for n in nums)
+
+
+def _assumptions(data: Any) -> list[str]:
+    return [n.assumed for n in _nums(data) if n.assumed]
+
+
 def _analysed_n(data: Any, study: records.Study) -> float:
     """Participants behind this result: the data's own n, else the study's population n."""
     for names in (("n",), ("n1", "n2")):
@@ -361,6 +382,10 @@ def effect_rows(
         else:
             try:
                 yi, vi, how, derived, assumed = _convert(data, spec.measure, r_assumed)
+                marked_derived, marked_assumed = _marks(data)
+                derived, assumed = derived or marked_derived, assumed or marked_assumed
+                if marked_assumed:
+                    how += "; assumed input: " + "; ".join(_assumptions(data))
                 status, reason = "pooled", ""
             except _NotPoolable as exc:
                 status, reason = "not poolable", str(exc)
