@@ -131,7 +131,9 @@ def effect_sizes(analysis: OutcomeAnalysis) -> pd.DataFrame:
     table = analysis.study_table()
     cols = ["label", "status", "reason", "n", "yi", "vi", "estimate", "ci_lb", "ci_ub",
             "weight", "es_method", "derived", "assumed"]  # fmt: skip
-    return table[cols].set_index("label")
+    table = table[cols].set_index("label")
+    table["n"] = table["n"].round().astype("Int64")  # participants are whole people
+    return table
 
 
 def pooled_details(analysis: OutcomeAnalysis) -> Any:
