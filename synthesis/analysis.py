@@ -127,8 +127,7 @@ class OutcomeAnalysis:
             lo = r.yi - z * math.sqrt(r.vi) if finite else math.nan
             hi = r.yi + z * math.sqrt(r.vi) if finite else math.nan
             if finite and self.measure == "PFT":
-                est = lo_n = hi_n = math.nan  # a single study's PFT back-transform needs its n
-                from synthesis.effects import transf_ipft_hm
+                from synthesis.effects import transf_ipft_hm  # needs the study's own n
 
                 est, lo_n, hi_n = (float(transf_ipft_hm([v], [r.n])[0]) for v in (r.yi, lo, hi))
             elif finite:

@@ -274,10 +274,6 @@ def evidence_map_table(base: EvidenceBase) -> pd.DataFrame:
     return map_summary(base).set_index(["question", "outcome"])
 
 
-def fmt_number(x: float) -> str:  # pragma: no cover - tiny formatting helper
-    return "" if x is None or not math.isfinite(x) else f"{x:g}"
-
-
 def _render(obj: Any) -> str:
     """HTML for one displayable object (HTML, DataFrame, SvgFigure, str)."""
     if obj is None:

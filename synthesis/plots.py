@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
 
@@ -286,12 +286,3 @@ def rob_summary(base: EvidenceBase, study_ids: list[str]) -> SvgFigure:
         )
         fig.subplots_adjust(left=0.55)
     return SvgFigure(fig, "Risk of bias")
-
-
-def show_all(figures: list[Any]) -> None:  # pragma: no cover - notebook convenience
-    """Display several SvgFigures in a notebook."""
-    from IPython.display import SVG, display
-
-    for f in figures:
-        if f is not None:
-            display(SVG(f.svg()))
