@@ -1237,7 +1237,7 @@ class _OutcomeChecker:
         self.single_n(d.n)
 
     def proportion(self, d: records.Proportion) -> None:
-        from synthesis.effects import events_from_percent
+        from synthesis.stats.conversions import events_from_percent
 
         if d.percent is None or not d.n.value.is_integer() or d.n.value < 1:
             return
