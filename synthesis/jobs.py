@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis import vocabulary
 from synthesis.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ __all__ = [
 TEMPLATE = "notebooks/_template_question.ipynb"
 #: Build parameters a question notebook takes: option name -> notebook variable.
 PARAMETERS = {"method": "METHOD", "test": "TEST", "level": "LEVEL", "prepost_r": "PREPOST_R"}
-_METHODS = ("EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB")
-_TESTS = ("z", "knha")
 _TITLE_TAG = "question-title"
 _PARAMS_TAG = "parameters"
 _INJECTED_TAG = "injected-parameters"
@@ -289,8 +288,9 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     Parameters
     ----------
     items : list of str
-        Keys ``method`` (EE, DL, HE, SJ, PM, ML, REML, EB), ``test`` (z, knha),
-        ``level`` (a percentage above 0 and below 100) and ``prepost_r`` (-1 to 1).
+        Keys ``method`` (:data:`synthesis.vocabulary.METHODS`), ``test``
+        (:data:`synthesis.vocabulary.TESTS`), ``level`` (a percentage strictly between
+        1 and 100) and ``prepost_r`` (-1 to 1).
 
     Returns
     -------
@@ -319,25 +319,29 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
                 f"--param {item!r}: unknown key {key!r} (allowed: {', '.join(PARAMETERS)})"
             )
         if key == "method":
-            if value.upper() not in _METHODS:
+            method = vocabulary.METHOD_ALIASES.get(value.upper(), value.upper())
+            if method not in vocabulary.METHODS:
                 raise UserInputError(
-                    f"--param {item!r}: method must be one of {', '.join(_METHODS)}"
+                    f"--param {item!r}: method must be one of {', '.join(vocabulary.METHODS)}"
                 )
-            out[key] = value.upper()
+            out[key] = method
         elif key == "test":
-            if value.lower() not in _TESTS:
-                raise UserInputError(f"--param {item!r}: test must be z or knha")
+            if value.lower() not in vocabulary.TESTS:
+                raise UserInputError(
+                    f"--param {item!r}: test must be one of {', '.join(vocabulary.TESTS)}"
+                )
             out[key] = value.lower()
         else:
             try:
                 number = float(value)
             except ValueError:
                 number = float("nan")
-            low, high = (0.0, 100.0) if key == "level" else (-1.0, 1.0)
-            ok = low < number < high if key == "level" else low <= number <= high
-            if not ok:
-                what = "above 0 and below 100" if key == "level" else "from -1 to 1"
-                raise UserInputError(f"--param {item!r}: {key} must be a number {what}")
+            if key == "level":
+                problem = vocabulary.level_problem(number)
+                if problem:
+                    raise UserInputError(f"--param {item!r}: level {problem}")
+            elif not -1.0 <= number <= 1.0:
+                raise UserInputError(f"--param {item!r}: prepost_r must be a number from -1 to 1")
             out[key] = number
     return {k: out[k] for k in PARAMETERS if k in out}
 

@@ -88,8 +88,9 @@ def test_template_without_parameters_cell_is_a_user_error(tmp_path: Path, base) 
         (["method"], "write KEY=VALUE"),
         (["estimator=DL"], "unknown key 'estimator' .allowed: method, test, level, prepost_r"),
         (["method=XX"], "method must be one of EE, DL"),
-        (["test=t"], "test must be z or knha"),
-        (["level=100"], "level must be a number above 0 and below 100"),
+        (["test=t"], "test must be one of z, knha"),
+        (["level=100"], "level 100.0 is not a percentage strictly between 1 and 100"),
+        (["level=0.95"], "level 0.95 looks like a proportion; write 95"),
         (["prepost_r=2"], "prepost_r must be a number from -1 to 1"),
     ],
 )
