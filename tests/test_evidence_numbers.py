@@ -186,3 +186,46 @@ def test_every_study_has_risk_of_bias_and_resolving_citation(base):
     for study in base.studies.values():
         assert study.risk_of_bias is not None, study.id
         assert study.citation in base.bibliography, study.id
+
+
+def test_mbcare2025_abstract_numbers(base):
+    # Charvin et al. 2025, BMC Psychol 13:523, doi 10.1186/s40359-025-02745-6, abstract
+    # (Results; PubMed 40390101): emotional exhaustion M-delta = -4.27, t = 1.95, p = .04;
+    # personal accomplishment M-delta = 2.73, z = 2.48, p = .007; 12 analysed of 17.
+    ee = _one(base, "mbcare2025", "emotional_exhaustion").data
+    assert (ee.mean_change.value, ee.statistic.value, ee.p.value) == (-4.27, 1.95, 0.04)
+    pa = _one(base, "mbcare2025", "personal_accomplishment", pooled=False).data
+    assert pa.mean_change.value == 2.73
+    assert (pa.statistic.kind, pa.statistic.value, pa.p.value) == ("z", 2.48, 0.007)
+    assert pa.n.value == 12
+
+
+def test_derived_sd_of_change_is_not_called_reported(base):
+    # MBCARE's SD of change is derived from t (4.27 x sqrt(12) / 1.95 = 7.59); the
+    # effect-size table must say so rather than "as reported".
+    from synthesis.extract import effect_rows
+
+    row = next(
+        r
+        for r in effect_rows(base, "q2_mindfulness_training", "emotional_exhaustion")
+        if r.study == "mbcare2025"
+    )
+    assert "as reported" not in row.es_method
+    assert "derived" in row.es_method
+    assert row.derived
+
+
+def test_razzaque2015_has_no_p_the_abstract_does_not_give(base):
+    # Razzaque, Okoro & Wood 2015, abstract (link.springer.com): subscales correlated
+    # "significantly" with alliance; no p value is printed, so none is recorded.
+    data = base.studies["razzaque2015"].outcomes[0].data
+    assert data.p is None
+
+
+def test_verweij2018_depersonalisation_null(base):
+    # Verweij et al. 2018, PMC5880763 abstract (Main Measures, Key Results): depersonalisation
+    # is a secondary outcome not among the significant ones; "no effects ... other measures".
+    dp = _one(base, "verweij2018", "depersonalisation_controlled", pooled=False).data
+    assert isinstance(dp, records.Narrative)
+    assert dp.direction == "no difference"
+    assert dp.significant is False
