@@ -229,3 +229,52 @@ def test_verweij2018_depersonalisation_null(base):
     assert isinstance(dp, records.Narrative)
     assert dp.direction == "no difference"
     assert dp.significant is False
+
+
+def test_new_reviews_and_protocols_are_not_pooled(base):
+    # Reviews and protocols added for issue #13 are context records: no outcome data, so
+    # nothing they summarise is pooled a second time.
+    # Ong et al. 2024, Gen Psychiatr 37(3):e101115, abstract (PMC11086195): 27 RCTs, 2,506.
+    # Lomas et al. 2019, Mindfulness 10(7), abstract: 2,101 participants.
+    for sid in (
+        "kriakous2021",
+        "lomas2019",
+        "ong2024",
+        "kunzler2020",
+        "pgy2025",
+        "buus2017",
+        "buus2021",
+        "pavlovic2016",
+    ):
+        study = base.studies[sid]
+        assert study.design in ("systematic review", "narrative review", "protocol"), sid
+        assert not study.outcomes, sid
+    assert base.studies["ong2024"].population.n.value == 2506
+    assert base.studies["lomas2019"].population.n.value == 2101
+    assert base.studies["pavlovic2016"].status == "protocol"
+
+
+def test_west2014_and_amutio2015(base):
+    # West et al. 2014, JAMA Intern Med 174(4):527-533, via Kunzler et al. 2020 (Cochrane
+    # CD012527, PMC8121081), characteristics of West 2014: 74 randomised, 37 per arm.
+    west = base.studies["west2014"]
+    assert west.population.n.value == 74
+    assert west.design == "randomised controlled"
+    assert all(not o.pool for o in west.outcomes)
+    # Amutio et al. 2015, J Contin Educ Health Prof 35(4):255-260, abstract (PubMed 26953856):
+    # 42 physicians; emotional exhaustion reduced after 8 weeks (no numbers).
+    ee = _one(base, "amutio2015", "emotional_exhaustion_controlled", pooled=False).data
+    assert base.studies["amutio2015"].population.n.value == 42
+    assert (ee.direction, ee.significant) == ("favours intervention", True)
+
+
+def test_register_cohorts_share_ids(base):
+    # Bergström et al. 2022, Early Interv Psychiatry 16(12):1368-1375 (jultika record):
+    # 780 OD vs 44,088 comparison, 2003-2008: the cohort of Bergström 2023 (out-of-home).
+    # Bergström et al. 2022, Community Ment Health J 58(5):887-894 (PMC9187564): 20 people
+    # from the original Western Lapland FEP cohort.
+    eip = base.studies["bergstrom2022eip"]
+    assert eip.population.n.value == 780 + 44088
+    assert eip.cohort == base.studies["bergstrom2023outofhome"].cohort
+    assert base.studies["bergstrom2022qual"].cohort == base.studies["bergstrom2018"].cohort
+    assert base.studies["bergstrom2022qual"].population.n.value == 20
