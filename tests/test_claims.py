@@ -540,3 +540,17 @@ def test_claims_html_escapes_record_text(od_project):
                                           'reasons: ["<script>x</script>"]'))  # fmt: skip
     html = nb.claims_checked(load_evidence(od_project)).data
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_question_pages_depend_on_their_claims():
+    """Editing a claim re-executes the page of its question (and not the others)."""
+    from synthesis.jobs import NotebookSpec, notebook_inputs
+
+    base = load_evidence(ROOT)
+    q3 = notebook_inputs(ROOT, base, NotebookSpec("q3", "x", {}, "q3_open_dialogue"))
+    assert {"claim c_open_dialogue_84", "claim e_oddessi_2022"} <= set(q3)
+    assert "reference seikkula2011comprehensive" in q3
+    q1 = notebook_inputs(ROOT, base, NotebookSpec("q1", "x", {}, "q1_alliance"))
+    assert "claim c_open_dialogue_84" not in q1 and "claim a_alliance_correlation" in q1
+    overview = notebook_inputs(ROOT, base, NotebookSpec("00", "x", {}, None))
+    assert "claim b_retreat_burnout" in overview
