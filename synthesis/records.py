@@ -656,9 +656,12 @@ def json_schemas() -> dict[str, str]:
     """JSON Schema text of a study record and of a question, keyed by file name."""
     import json
 
+    from synthesis.claims import Claim
+
     schemas = {
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
+        "claim.schema.json": Claim.model_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 
