@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.counts import OutcomeCount
+    from synthesis.evidence import EvidenceBase
     from synthesis.records import Question, QuestionOutcome
     from synthesis.stats import MetaResult, RegtestResult, TransformedResult, TrimfillResult
-    from synthesis.validate import EvidenceBase
 
 #: What a pooled number is called on its natural (reporting) scale.
 NATURAL_NAMES = {

@@ -18,7 +18,7 @@ from synthesis import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 #: Row status values, in the order reports list them.
 STATUSES = ("pooled", "excluded", "not poolable", "narrative", "awaiting results")
@@ -191,7 +191,12 @@ def _smcc_from_prepost(
         # that its SD of change sqrt(sd1^2 + sd2^2 - 2 ri sd1 sd2) equals the SD exactly.
         if data.sd_change is not None:
             sd = _v(data.sd_change)
-            note = f"SD of change {sd:g} as reported"
+            if data.sd_change.derived:
+                note = f"SD of change {sd:g} derived in the record: {data.sd_change.derived}"
+            elif data.sd_change.assumed:
+                note = f"SD of change {sd:g} assumed in the record: {data.sd_change.assumed}"
+            else:
+                note = f"SD of change {sd:g} as reported"
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
             lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])

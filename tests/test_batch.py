@@ -1,4 +1,4 @@
-"""synthesis.batch against single ``rma`` fits and metafor; Dask scale-out; fast CLI start.
+"""synthesis.stats.many against single ``rma`` fits and metafor; Dask scale-out; fast CLI start.
 
 The batched engine must give, for every analysis, the numbers ``synthesis.stats.rma``
 gives for that analysis alone (``CLOSED_FORM`` for closed-form estimators,

@@ -37,12 +37,17 @@ HAND_COUNTS = {
         "depersonalisation": "98 (2); also reporting, not pooled: 115 (2)",
         # Fortney 28 + Krasner 70; MBCARE 12 + Goodman 93 + Hamilton-West 22.
         "personal_accomplishment": "98 (2); also reporting, not pooled: 127 (3)",
-        # van Wietmarschen 54 people at two time points (once) + Fendel 9.
-        "self_compassion": "none pooled; also reporting, not pooled: 63 (2)",
+        # van Wietmarschen 54 people at two time points (once) + Fendel 9 + MBCARE 17
+        # (its narrative self-compassion result has no n of its own, so the population n,
+        # 17 enrolled, counts) = 80; Marx 2014 gives no n (participants not known).
+        "self_compassion": (
+            "none pooled; also reporting, not pooled: 80 (4; participants not known for 1)"
+        ),
         "compassion": "28 (1)",
-        # Verweij 2016 63 + Verweij 2018 148 (different studies).
-        "emotional_exhaustion_controlled": "none pooled; also reporting, not pooled: 211 (2)",
-        "depersonalisation_controlled": "none pooled; also reporting, not pooled: 63 (1)",
+        # Verweij 2016 63 + Verweij 2018 148 (different studies) + Amutio 2015 42.
+        "emotional_exhaustion_controlled": "none pooled; also reporting, not pooled: 253 (3)",
+        # Verweij 2016 63 + Verweij 2018 148 (its null result) + West 2014 74.
+        "depersonalisation_controlled": "none pooled; also reporting, not pooled: 285 (3)",
         "personal_accomplishment_controlled": "148 (1); also reporting, not pooled: 63 (1)",
         # Asuero 68; Ireland 44 + NIH MBSC 82 + Spragg 16.
         "burnout_controlled": "68 (1); also reporting, not pooled: 142 (3)",

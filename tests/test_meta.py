@@ -1,4 +1,4 @@
-"""Behaviour and input checking of synthesis.meta (numbers vs metafor: test_meta_reference)."""
+"""Behaviour and input checking of synthesis.stats (numbers vs metafor: test_meta_reference)."""
 
 from __future__ import annotations
 

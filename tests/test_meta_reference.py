@@ -1,4 +1,4 @@
-"""synthesis.meta against metafor: every case in tests/reference/rma_reference.json.
+"""synthesis.stats.rma against metafor: every case in tests/reference/rma_reference.json.
 
 The JSON is written by tests/reference/rma_reference.R (metafor with
 ``control=list(threshold=1e-12, maxiter=1000, tol=1e-12)``); R is not needed here.
