@@ -43,6 +43,22 @@ outcomes:
       kind: correlation
       r: 0.0                  # FILL IN
       n: 0                    # FILL IN
+    # A result the source gives only as a direction and a p value (for example
+    # "p = .032 between groups, n 25 and 23") is written as a narrative block:
+    #   data:
+    #     kind: narrative
+    #     direction: favours intervention  # one of: {directions}
+    #     p: 0.032
+    #     p_bound: "="                     # "<" when the source says p < .05
+    #     p_sided: two-sided               # or one-sided
+    #     test: two-sample t               # one of: {tests}
+    #     n1: 25                           # per group; or n: total
+    #     n2: 23
+    #     missing: group means and SDs     # what would be needed and was not found
+    # It counts in the vote on the direction of effect, the combined p values and the
+    # albatross plot; with test two-sample t, paired t or correlation t and an exact p
+    # it also gives an effect size marked "derived from p". Any data kind may carry
+    # direction, p, p_bound, p_sided and test.
 risk_of_bias:
   tool: JBI                   # RoB 2 (randomised), ROBINS-I (non-randomised), JBI (others)
   checklist: JBI analytical cross-sectional
@@ -79,6 +95,8 @@ def write_study_template(root: Path, study_id: str, citation: str, *, force: boo
         designs=", ".join(records.DESIGNS),
         statuses=", ".join(records.STATUSES),
         kinds=", ".join(records.DATA_KINDS),
+        directions=", ".join(records.DIRECTIONS),
+        tests=", ".join(records.TESTS),
     )
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(text, encoding="utf-8")
