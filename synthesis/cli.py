@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from synthesis import __version__
+from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -271,18 +271,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV file; an optional study/slab column labels the rows")
     p.add_argument(
         "--measure",
-        help="ZCOR, COR, SMD, MD, SMCC, SMCR, OR, RR, RD, PLO, PR, PFT "
-        "(omit when the CSV has yi,vi)",
+        help=f"{', '.join(vocabulary.QUESTION_MEASURES)} (omit when the CSV has yi,vi)",
     )
     p.add_argument(
         "--method",
         default="REML",
-        help="tau^2 estimator: EE, DL, HE, SJ, PM, ML, REML (default), EB",
+        help="tau^2 estimator: "
+        + ", ".join(m + " (default)" if m == "REML" else m for m in vocabulary.METHODS),
     )
     p.add_argument(
         "--test",
         default="z",
-        choices=("z", "knha"),
+        choices=vocabulary.TESTS,
         help="z (default, as metafor) or knha (Knapp-Hartung)",
     )
     p.add_argument("--level", type=float, default=95.0, help="confidence level in %% (95)")

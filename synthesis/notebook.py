@@ -82,7 +82,7 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     body = []
     for a in analyses:
         nat = a.natural()
-        total = len({r.study for r in a.rows})
+        count = a.count
         if nat is not None:
             result = (
                 f"{_E(fmt_value(nat.estimate, a.measure))} "
@@ -93,13 +93,14 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         else:
             result = "not pooled"
         body.append(
-            f"<tr><td>{_E(a.outcome.name)}</td><td>{a.k} of {total}</td>"
-            f"<td>{a.participants or ''}</td><td>{result}</td>"
+            f"<tr><td>{_E(a.outcome.name)}</td><td>{_E(count.pooled_text())}</td>"
+            f"<td>{_E(count.other_text())}</td><td>{result}</td>"
             f"<td>{_E(describe(a, base))}</td></tr>"
         )
     return _html(
-        '<table class="findings"><thead><tr><th>Outcome</th><th>Studies pooled (of all '
-        "reporting)</th><th>Participants</th><th>Result</th><th>In plain words</th></tr>"
+        '<table class="findings"><thead><tr><th>Outcome</th><th>Pooled: participants '
+        "(studies)</th><th>Also reporting, not pooled: participants (studies)</th>"
+        "<th>Result</th><th>In plain words</th></tr>"
         f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
