@@ -550,6 +550,11 @@ class Analysis(_Model):
     )
     prepost_r_sensitivity: list[Annotated[float, Field(ge=-1, le=1)]] = [0.3, 0.7]
     min_k: int = Field(2, ge=1, description="fewest independent studies to pool")
+    effects_from_p: bool = Field(
+        False,
+        description="let an exact p value with its test (two-sample t, paired t, correlation "
+        "t), direction and n give an effect size (marked derived from p) that may be pooled",
+    )
     small_study_min_k: int = Field(10, ge=3, description="fewest studies for Egger/trim-and-fill")
     sensitivity: list[str] = Field(default_factory=list, description="planned sensitivity analyses")
 
