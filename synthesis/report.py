@@ -12,8 +12,10 @@
    the numbers; an unchanged notebook is not executed again;
 3. each notebook becomes ``reports/academic/<name>.html`` (with code),
    ``reports/commissioner/<name>.html`` (no code, no cells tagged ``academic``, no
-   scripts) and ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline), and the
-   build writes ``reports/index.html`` and ``reports/manifest.json``;
+   scripts), ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline) and
+   ``reports/commissioner/<name>.docx`` (the same brief as a Word document), and the
+   build writes ``reports/data/`` (the numbers as a Frictionless Data Package),
+   ``reports/index.html`` and ``reports/manifest.json``;
 4. everything is written to a temporary folder beside ``reports/`` that replaces it
    only when every notebook succeeded: a failing notebook raises
    :class:`NotebookFailed` and leaves the previous reports untouched.
@@ -49,9 +51,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
+from synthesis.export import export_package
+from synthesis.wordbrief import html_to_docx
+
+if TYPE_CHECKING:
+    from synthesis.validate import EvidenceBase
 
 __all__ = [
     "CACHE_DIRNAME",
@@ -655,11 +662,13 @@ class _Renderer:
             "academic_html": f"academic/{stem}.html",
             "commissioner_html": f"commissioner/{stem}.html",
             "commissioner_pdf": f"commissioner/{stem}.pdf",
+            "commissioner_docx": f"commissioner/{stem}.docx",
         }
         (out / rel["academic_html"]).write_text(academic_html, encoding="utf-8")
         commissioner_path = out / rel["commissioner_html"]
         commissioner_path.write_text(commissioner_html, encoding="utf-8")
         write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
+        html_to_docx(commissioner_html, out / rel["commissioner_docx"], title=job.title)
         return rel
 
 
@@ -732,6 +741,7 @@ def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
             "academic_html": job.outputs["academic_html"],
             "commissioner_html": job.outputs["commissioner_html"],
             "commissioner_pdf": job.outputs["commissioner_pdf"],
+            "commissioner_docx": job.outputs.get("commissioner_docx"),
         }
         for job in jobs
     ]
@@ -785,6 +795,7 @@ def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
         "academic_html",
         "commissioner_html",
         "commissioner_pdf",
+        "commissioner_docx",
     }:
         return False
     for item in outputs.values():
@@ -923,6 +934,7 @@ def build_reports(
     progress: Progress | None = None,
     timeout: int = 120,
     jobs: int | None = None,
+    evidence: EvidenceBase | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -942,6 +954,10 @@ def build_reports(
     jobs : int, optional
         Notebooks executed at the same time (each in its own kernel); default: the
         number of CPUs plus one, at most 4.
+    evidence : EvidenceBase, optional
+        The validated evidence base; when given (``synthesis build`` does), its numbers
+        are written to ``reports/data/`` as a Frictionless Data Package
+        (:func:`synthesis.export.export_package`).
 
     Returns
     -------
@@ -1045,8 +1061,9 @@ def build_reports(
                     say=say,
                 )
             )
+            data_key = _write_data(evidence, tmp, reports, shown, package, force=force)
             (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
-            manifest = _manifest(prov, job_list, tmp)
+            manifest = _manifest(prov, job_list, tmp, data_key)
             (tmp / "manifest.json").write_text(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
@@ -1059,6 +1076,7 @@ def build_reports(
     outputs: list[Path] = []
     for job in job_list:
         outputs += [reports / job.outputs[k] for k in sorted(job.outputs)]
+    outputs += sorted((reports / "data").glob("*"))
     outputs += [reports / "index.html", reports / "manifest.json"]
     seconds = time.monotonic() - started
     executed = tuple(j.name for j in job_list if j.executed)
@@ -1075,7 +1093,43 @@ def build_reports(
     )
 
 
-def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, Any]:
+def _write_data(
+    evidence: EvidenceBase | None,
+    tmp: Path,
+    reports: Path,
+    shown: dict[str, Any],
+    package: str,
+    *,
+    force: bool,
+) -> str | None:
+    """Write ``data/`` (the open data package) into ``tmp``; return its cache key.
+
+    The package depends only on the evidence and the toolkit, so it is copied from the
+    previous ``reports/data/`` when both are unchanged and the files are intact.
+    """
+    if evidence is None:
+        return None
+    key = _digest_json({"evidence": shown["evidence_sha256"], "package": package})
+    try:
+        old = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["data"]
+        files = old["files"]
+        if force or old["key"] != key or not files:
+            raise KeyError("stale")
+        for rel, digest in files.items():
+            if _sha256_file(reports / rel) != digest:
+                raise KeyError("changed")
+    except (OSError, ValueError, KeyError, TypeError):
+        export_package(evidence, tmp / "data", provenance=shown)
+        return key
+    (tmp / "data").mkdir()
+    for rel in files:
+        shutil.copyfile(reports / rel, tmp / rel)
+    return key
+
+
+def _manifest(
+    prov: dict[str, Any], jobs: list[_Job], out: Path, data_key: str | None
+) -> dict[str, Any]:
     notebooks = []
     for job in jobs:
         notebooks.append(
@@ -1096,5 +1150,9 @@ def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, An
         "format": MANIFEST_FORMAT,
         "provenance": prov,
         "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
+        "data": {
+            "key": data_key,
+            "files": {f"data/{p.name}": _sha256_file(p) for p in sorted((out / "data").glob("*"))},
+        },
         "notebooks": notebooks,
     }
