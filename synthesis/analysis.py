@@ -19,6 +19,7 @@ from synthesis.extract import EffectRow, effect_rows
 if TYPE_CHECKING:
     import pandas as pd
 
+    from synthesis.counts import OutcomeCount
     from synthesis.meta import MetaResult, RegtestResult, TransformedResult, TrimfillResult
     from synthesis.records import Question, QuestionOutcome
     from synthesis.validate import EvidenceBase
@@ -88,9 +89,17 @@ class OutcomeAnalysis:
         return len(self.pooled_rows)
 
     @property
+    def count(self) -> OutcomeCount:
+        """Distinct studies and participants, pooled apart from the rest
+        (:func:`synthesis.counts.count_rows`)."""
+        from synthesis.counts import count_rows
+
+        return count_rows(self.rows, self.measure)
+
+    @property
     def participants(self) -> int:
-        """Participants in the pooled studies (sum of record n where given)."""
-        return int(sum(r.n for r in self.pooled_rows if math.isfinite(r.n)))
+        """Distinct participants in the pooled studies (:attr:`count`)."""
+        return self.count.pooled_participants
 
     @property
     def natural_name(self) -> str:

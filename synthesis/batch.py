@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special
 
+from synthesis import vocabulary
 from synthesis.errors import UserInputError
 from synthesis.meta import _check_control, _check_level, _check_method, _check_test
 from synthesis.warnings import ConvergenceWarning, DataQualityWarning
@@ -66,29 +67,7 @@ _Array = np.ndarray
 
 #: Columns of the result of :func:`fit_arrays` (``fit_many`` adds ``k_excluded``).
 #: ``zval`` is the t statistic and ``df = k − 1`` under knha (NaN under z).
-COLUMNS: tuple[str, ...] = (
-    "k",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "pi_lb",
-    "pi_ub",
-    "tau2",
-    "se_tau2",
-    "tau2_ci_lb",
-    "tau2_ci_ub",
-    "I2",
-    "H2",
-    "QE",
-    "QEp",
-    "df",
-    "converged",
-    "iterations",
-    "ll0_reset",
-)
+COLUMNS = vocabulary.RESULT_FIELDS
 
 #: Cells (analyses × k_max) fitted per block: bounds the memory of temporaries.
 _BLOCK_CELLS = 1 << 18

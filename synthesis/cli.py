@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from synthesis import __version__
+from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -178,12 +178,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from synthesis.jobs import parse_params
     from synthesis.report import build_reports
     from synthesis.validate import validate
 
     root = _root(args)
     if not (root / "evidence").is_dir():
         raise UserInputError(f"{root}: no evidence/ folder here; run from the project root")
+    params = parse_params(args.param)
     print("validating evidence/ and references.bib ...", flush=True)
     base, report = validate(root)
     if not report.ok:
@@ -195,8 +197,18 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(line, flush=True)
 
     result = build_reports(
-        root, force=args.force, progress=progress, timeout=args.timeout, evidence=base
+        root,
+        force=args.force,
+        progress=progress,
+        timeout=args.timeout,
+        base=base,
+        pdf=not args.no_pdf,
+        question=args.question,
+        params=params,
+        jobs=args.jobs,
     )
+    for note in result.notes:
+        print(f"synthesis build: warning: {note}", file=sys.stderr)
     print(f"open {result.reports_dir / 'index.html'}")
     return EXIT_OK
 
@@ -269,12 +281,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the evidence, execute every notebook in notebooks/ (except names "
         "starting with _) and render reports/academic/*.html (with code), "
         "reports/commissioner/*.html and *.pdf (no code), reports/index.html and "
-        "reports/manifest.json. A notebook is re-executed only when it, the evidence, the "
-        "bibliography or the package changed. The previous reports stay in place unless "
-        "every notebook succeeds.",
+        "reports/manifest.json. Each question's notebook is generated from "
+        "notebooks/_template_question.ipynb. A notebook is re-executed only when what it "
+        "reads changed (its question file, the records serving the question, the "
+        "references they cite, its parameters, the notebook or the package); the manifest "
+        "says why each ran. The previous reports stay in place unless every notebook "
+        "succeeds.",
     )
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--force", action="store_true", help="re-execute every notebook")
+    p.add_argument("--no-pdf", action="store_true", help="write the HTML pages only")
+    p.add_argument("--question", metavar="ID", help="build only this question (and the index)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="notebook parameter: method (EE, DL, HE, SJ, PM, ML, REML, EB), test (z, knha), "
+        "level (e.g. 90) or prepost_r; repeatable; the build then writes "
+        "reports-variants/<variant>/, e.g. reports-variants/DL/",
+    )
+    p.add_argument(
+        "--jobs", type=int, help="notebooks executed at once (default: CPUs + 1, at most 4)"
+    )
     p.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (120)")
     p.set_defaults(func=cmd_build)
 
@@ -303,18 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV file; an optional study/slab column labels the rows")
     p.add_argument(
         "--measure",
-        help="ZCOR, COR, SMD, MD, SMCC, SMCR, OR, RR, RD, PLO, PR, PFT "
-        "(omit when the CSV has yi,vi)",
+        help=f"{', '.join(vocabulary.QUESTION_MEASURES)} (omit when the CSV has yi,vi)",
     )
     p.add_argument(
         "--method",
         default="REML",
-        help="tau^2 estimator: EE, DL, HE, SJ, PM, ML, REML (default), EB",
+        help="tau^2 estimator: "
+        + ", ".join(m + " (default)" if m == "REML" else m for m in vocabulary.METHODS),
     )
     p.add_argument(
         "--test",
         default="z",
-        choices=("z", "knha"),
+        choices=vocabulary.TESTS,
         help="z (default, as metafor) or knha (Knapp-Hartung)",
     )
     p.add_argument("--level", type=float, default=95.0, help="confidence level in %% (95)")

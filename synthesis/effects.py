@@ -54,6 +54,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit, gammaln, ndtri, stdtrit
 
+from synthesis import vocabulary
 from synthesis.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -93,31 +94,14 @@ __all__ = [
 
 #: Measure codes accepted by :func:`escalc` (metafor's codes). ``"GEN"`` is metafor's
 #: code for effect sizes supplied directly as ``yi`` and ``vi`` (or ``sei``).
-MEASURES: tuple[str, ...] = (
-    "ZCOR",
-    "COR",
-    "SMD",
-    "MD",
-    "SMCC",
-    "SMCR",
-    "OR",
-    "RR",
-    "RD",
-    "PLO",
-    "PR",
-    "PFT",
-    "GEN",
-)
+MEASURES = vocabulary.MEASURES
 
 #: The value meaning "no effect" on each measure's natural (reporting) scale; measures
 #: without one (single-group proportions) are absent.
-NULL_VALUES: dict[str, float] = {
-    "ZCOR": 0.0, "COR": 0.0, "SMD": 0.0, "SMCC": 0.0, "SMCR": 0.0, "MD": 0.0, "RD": 0.0,
-    "OR": 1.0, "RR": 1.0,
-}  # fmt: skip
+NULL_VALUES = vocabulary.NULL_VALUES
 
 #: Single-group proportion measures (reported as percentages).
-PROPORTION_MEASURES: tuple[str, ...] = ("PLO", "PR", "PFT")
+PROPORTION_MEASURES = vocabulary.PROPORTION_MEASURES
 
 #: Allowed values of the ``to`` option (where the continuity correction ``add`` goes).
 ZERO_CELL_TO: tuple[str, ...] = ("all", "only0", "if0all", "none")

@@ -45,6 +45,13 @@ class EffectRow:
     cohort: str
     rob: str
     data_kind: str
+    n_basis: str = "result"
+    comparative: bool = False
+
+    @property
+    def key(self) -> str:
+        """The group of people behind this result: its cohort id, else the record id."""
+        return self.cohort or self.study
 
 
 class _NotPoolable(Exception):
@@ -184,7 +191,12 @@ def _smcc_from_prepost(
         # that its SD of change sqrt(sd1^2 + sd2^2 - 2 ri sd1 sd2) equals the SD exactly.
         if data.sd_change is not None:
             sd = _v(data.sd_change)
-            note = f"SD of change {sd:g} as reported"
+            if data.sd_change.derived:
+                note = f"SD of change {sd:g} derived in the record: {data.sd_change.derived}"
+            elif data.sd_change.assumed:
+                note = f"SD of change {sd:g} assumed in the record: {data.sd_change.assumed}"
+            else:
+                note = f"SD of change {sd:g} as reported"
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
             lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
@@ -323,13 +335,35 @@ def _assumptions(data: Any) -> list[str]:
     return [n.assumed for n in _nums(data) if n.assumed]
 
 
-def _analysed_n(data: Any, study: records.Study) -> float:
-    """Participants behind this result: the data's own n, else the study's population n."""
+def _analysed_n(data: Any, study: records.Study) -> tuple[float, str]:
+    """Participants behind this result and where the number comes from.
+
+    The data's own n (``"result"``), else the study's population n (``"study"``).
+    """
     for names in (("n",), ("n1", "n2")):
         values = [getattr(data, name, None) for name in names]
         if all(v is not None for v in values):
-            return float(sum(v.value for v in values))
-    return _v(study.population.n)
+            return float(sum(v.value for v in values)), "result"
+    return _v(study.population.n), "study"
+
+
+#: Designs with a comparison group (their population n counts both groups).
+COMPARATIVE_DESIGNS = (
+    "non-randomised controlled",
+    "randomised controlled",
+    "cluster randomised controlled",
+    "crossover randomised",
+    "historical cohort comparison",
+)
+
+
+def _comparative(study: records.Study) -> bool:
+    """Whether the study compares groups (so its population n is not one arm's n)."""
+    if study.design in COMPARATIVE_DESIGNS:
+        return True
+    comparator = (study.comparator or "").lower()
+    own = ("own baseline", "none", "lower mindfulness")
+    return study.design == "register cohort" and bool(comparator) and not comparator.startswith(own)
 
 
 def effect_rows(
@@ -371,7 +405,7 @@ def effect_rows(
         label = study.label or (
             short_label(bib[study.citation]) if bib and study.citation in bib else study.id
         )
-        n = _analysed_n(oc.data, study)
+        n, n_basis = _analysed_n(oc.data, study)
         yi = vi = float("nan")
         how, derived, assumed = "", False, False
         data = oc.data
@@ -426,6 +460,8 @@ def effect_rows(
                 cohort=oc.cohort or study.cohort or "",
                 rob=study.risk_of_bias.overall if study.risk_of_bias else "not assessed",
                 data_kind=data.kind,
+                n_basis=n_basis,
+                comparative=_comparative(study),
             )
         )
     order = {s: i for i, s in enumerate(STATUSES)}

@@ -70,7 +70,12 @@ class GradeStep:
 
 @dataclass(frozen=True)
 class Certainty:
-    """The certainty of the evidence for one outcome, with every step and its reason."""
+    """The certainty of the evidence for one outcome, with every step and its reason.
+
+    ``studies`` and ``participants`` are distinct studies and people
+    (:func:`synthesis.counts.count_rows`): those pooled, or when nothing is pooled, all
+    those reporting the outcome.
+    """
 
     question: str
     outcome: str
@@ -122,7 +127,10 @@ def grade_outcome(base: EvidenceBase, analysis: OutcomeAnalysis) -> Certainty:
     """GRADE certainty for one analysed outcome (see the module docstring for the rules)."""
     rows = _contributing(analysis)
     q, spec = analysis.question, analysis.outcome
-    participants = analysis.participants or int(sum(r.n for r in rows if math.isfinite(r.n)))
+    count = analysis.count
+    pooled = bool(analysis.pooled_rows)
+    participants = count.pooled_participants if pooled else count.other_participants
+    studies = count.pooled_studies if pooled else count.other_studies
     if not rows:
         awaiting = any(r.status == "awaiting results" for r in analysis.rows)
         reason = "results awaited" if awaiting else "no study reports this outcome"
@@ -149,7 +157,7 @@ def grade_outcome(base: EvidenceBase, analysis: OutcomeAnalysis) -> Certainty:
     ]
     score = LEVELS.index(start) + sum(s.change for s in steps)
     level = LEVELS[min(max(score, 0), len(LEVELS) - 1)]
-    return Certainty(q.id, spec.id, start, tuple(steps), level, len(rows), participants)
+    return Certainty(q.id, spec.id, start, tuple(steps), level, studies, participants)
 
 
 def _risk_of_bias(rows: list, weights: list[float]) -> GradeStep:
@@ -390,7 +398,7 @@ def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> 
         rows.append(
             {
                 "outcome": a.outcome.name,
-                "participants (studies)": f"{c.participants} ({c.studies})" if c.studies else "—",
+                "participants (studies)": a.count.text(),
                 "effect (95% CI)"
                 if a.settings.level == 95
                 else f"effect ({a.settings.level:g}% CI)": effect,

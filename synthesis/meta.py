@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from scipy import special
 
+from synthesis import vocabulary
 from synthesis.errors import UserInputError
 from synthesis.warnings import ConvergenceWarning, DataQualityWarning
 
@@ -94,10 +95,10 @@ __all__ = [
 ]
 
 #: τ² estimators, with metafor's codes. ``"FE"`` is accepted as an alias of ``"EE"``.
-METHODS: tuple[str, ...] = ("EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB")
-_METHOD_ALIASES = {"FE": "EE"}
+METHODS = vocabulary.METHODS
+_METHOD_ALIASES = vocabulary.METHOD_ALIASES
 #: Tests of the coefficients: Wald-type ``"z"`` or Knapp-Hartung ``"knha"`` (t and F).
-TESTS: tuple[str, ...] = ("z", "knha")
+TESTS = vocabulary.TESTS
 
 #: Defaults of the ``control`` argument of :func:`rma`.
 #:
@@ -696,7 +697,7 @@ def _check_level(level: object) -> float:
     """
     ok = isinstance(level, int | float | np.integer | np.floating) and not isinstance(level, bool)
     value = float(level) if ok else math.nan  # type: ignore[arg-type]
-    if math.isfinite(value) and 1.0 < value < 100.0:
+    if math.isfinite(value) and vocabulary.LEVEL_MIN < value < vocabulary.LEVEL_MAX:
         return value
     hint = ""
     if math.isfinite(value) and 0.0 < value <= 1.0:
@@ -1058,35 +1059,7 @@ class MetaResult:
     control: Mapping[str, Any] = field(compare=False, repr=False)
 
     # ------------------------------------------------------------------ export --
-    _SUMMARY_KEYS: ClassVar[tuple[str, ...]] = (
-        "k",
-        "k_excluded",
-        "method",
-        "test",
-        "level",
-        "estimate",
-        "se",
-        "zval",
-        "pval",
-        "ci_lb",
-        "ci_ub",
-        "pi_lb",
-        "pi_ub",
-        "tau2",
-        "se_tau2",
-        "tau2_ci_lb",
-        "tau2_ci_ub",
-        "I2",
-        "H2",
-        "QE",
-        "QEp",
-        "df",
-        "QM",
-        "QMp",
-        "converged",
-        "iterations",
-        "measure",
-    )
+    _SUMMARY_KEYS: ClassVar[tuple[str, ...]] = vocabulary.SUMMARY_FIELDS
 
     def to_frame(self) -> pd.DataFrame:
         """One-row summary :class:`pandas.DataFrame` (no rounding)."""
@@ -1573,7 +1546,7 @@ def _plain(
     )
 
 
-_FRAME_COLUMNS = ("estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "Q", "Qp", "tau2", "I2", "H2")
+_FRAME_COLUMNS = vocabulary.MANY_FIELDS
 
 
 def _frame_row(r: MetaResult) -> dict[str, float]:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.errors import UserInputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -28,14 +30,48 @@ def _html(text: str) -> Any:
     return HTML(text)
 
 
-def project_root() -> Path:
-    """The project root: ``$SYNTHESIS_ROOT`` (set by ``synthesis build``), else the folder
-    above ``notebooks/`` when run from there, else the current folder."""
+def project_root(start: Path | None = None) -> Path:
+    """The project root, found from any folder inside the project.
+
+    Parameters
+    ----------
+    start : pathlib.Path, optional
+        Where to start looking (default: the current folder).
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SYNTHESIS_ROOT`` when set (``synthesis build`` sets it), else the nearest of
+        ``start`` and its parents holding ``evidence/questions/`` (the evidence folder
+        of this layout), so a notebook copied into a sub-folder still finds it.
+
+    Raises
+    ------
+    UserInputError
+        No such folder above ``start``; the message says where it looked.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = Path(tmp).resolve()
+    ...     (root / "evidence" / "questions").mkdir(parents=True)
+    ...     (root / "notebooks" / "mine").mkdir(parents=True)
+    ...     project_root(root / "notebooks" / "mine") == root
+    True
+    """
     env = os.environ.get("SYNTHESIS_ROOT")
     if env:
         return Path(env)
-    here = Path.cwd()
-    return here.parent if here.name == "notebooks" else here
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "evidence" / "questions").is_dir():
+            return folder
+    raise UserInputError(
+        f"no project found from {here}: none of it and its parent folders holds "
+        "evidence/questions/; open the notebook inside the project, or set "
+        "SYNTHESIS_ROOT to the project root"
+    )
 
 
 def load(root: Path | None = None) -> EvidenceBase:
@@ -82,7 +118,7 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     body = []
     for a in analyses:
         nat = a.natural()
-        total = len({r.study for r in a.rows})
+        count = a.count
         if nat is not None:
             result = (
                 f"{_E(fmt_value(nat.estimate, a.measure))} "
@@ -93,13 +129,14 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         else:
             result = "not pooled"
         body.append(
-            f"<tr><td>{_E(a.outcome.name)}</td><td>{a.k} of {total}</td>"
-            f"<td>{a.participants or ''}</td><td>{result}</td>"
+            f"<tr><td>{_E(a.outcome.name)}</td><td>{_E(count.pooled_text())}</td>"
+            f"<td>{_E(count.other_text())}</td><td>{result}</td>"
             f"<td>{_E(describe(a, base))}</td></tr>"
         )
     return _html(
-        '<table class="findings"><thead><tr><th>Outcome</th><th>Studies pooled (of all '
-        "reporting)</th><th>Participants</th><th>Result</th><th>In plain words</th></tr>"
+        '<table class="findings"><thead><tr><th>Outcome</th><th>Pooled: participants '
+        "(studies)</th><th>Also reporting, not pooled: participants (studies)</th>"
+        "<th>Result</th><th>In plain words</th></tr>"
         f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
 

@@ -128,7 +128,7 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
             labels.append(
                 (
                     y,
-                    f"Pooled ({fit.method}, {fit.test}; k = {fit.k})",
+                    f"Pooled ({fit.method}, {fit.test}; k = {fit.k}, n = {analysis.participants})",
                     f"{_fmt(nat.estimate, analysis.measure)} "
                     f"[{_fmt(nat.ci_lb, analysis.measure)}, "
                     f"{_fmt(nat.ci_ub, analysis.measure)}]",

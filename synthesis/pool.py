@@ -8,36 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from synthesis.errors import UserInputError
+from synthesis.vocabulary import POOL_JSON_FIELDS, QUESTION_MEASURES
 
 #: Keys of the JSON object ``synthesis pool --json`` prints (the CLI contract).
-JSON_KEYS = (
-    "k",
-    "k_excluded",
-    "method",
-    "test",
-    "level",
-    "measure",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "pi_lb",
-    "pi_ub",
-    "tau2",
-    "tau2_ci_lb",
-    "tau2_ci_ub",
-    "I2",
-    "H2",
-    "QE",
-    "QEp",
-    "converged",
-    "excluded",
-    "notes",
-    "yi",
-    "vi",
-)
+JSON_KEYS = POOL_JSON_FIELDS
 
 
 def read_csv(path: Path) -> Any:
@@ -90,7 +64,7 @@ def pool_csv(
         if not {"yi", "vi"} <= set(frame.columns):
             raise UserInputError(
                 f"{path}: --measure is required unless the CSV has columns yi and vi "
-                f"(allowed measures: {', '.join(m for m in MEASURES if m != 'GEN')})"
+                f"(allowed measures: {', '.join(QUESTION_MEASURES)})"
             )
         measure = "GEN"
     if measure not in MEASURES:

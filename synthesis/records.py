@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from synthesis.vocabulary import LEVEL_MAX, LEVEL_MIN, METHODS, QUESTION_MEASURES, TESTS
+
 # ----------------------------------------------------------------------------- vocabulary
 
 DESIGNS = (
@@ -53,8 +55,10 @@ STATUSES = ("published", "preprint", "protocol", "ongoing")
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 #: Effect measures a question may ask for (metafor's measure codes).
-MEASURES = ("ZCOR", "COR", "SMD", "MD", "SMCC", "SMCR", "OR", "RR", "RD", "PLO", "PR", "PFT")
+MEASURES = QUESTION_MEASURES
 Measure = Literal[MEASURES]  # type: ignore[valid-type]
+Method = Literal[METHODS]  # type: ignore[valid-type]
+Test = Literal[TESTS]  # type: ignore[valid-type]
 
 #: Effect metrics a paper may report directly (``reported_effect.metric``).
 REPORTED_METRICS = ("r", "d", "g", "SMD", "SMCC", "MD", "OR", "RR", "HR", "RD", "APR")
@@ -289,7 +293,9 @@ class PrePost(_Data):
     mean_change: Number | None = None
     sd_change: Number | None = None
     ci_change: tuple[Number, Number] | None = None
-    level: float = Field(95.0, gt=0, lt=100, description="confidence level of the CIs, percent")
+    level: float = Field(
+        95.0, gt=LEVEL_MIN, lt=LEVEL_MAX, description="confidence level of the CIs, percent"
+    )
     r_prepost: Number | None = None
     n_pre: Number | None = Field(
         None, description="participants behind the pre mean and its CI, when not n"
@@ -323,7 +329,7 @@ class ReportedEffect(_Data):
     metric: ReportedMetric
     estimate: Number
     ci: tuple[Number, Number] | None = None
-    level: float = Field(95.0, gt=0, lt=100)
+    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
     se: Number | None = None
     p: Number | None = None
     p_bound: Literal["=", "<", ">"] = Field(
@@ -495,10 +501,10 @@ class Pico(_Model):
 class Analysis(_Model):
     """The analysis plan: every analytic choice a reader may want to change."""
 
-    method: Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"] = "REML"
-    test: Literal["z", "knha"] = "z"
-    level: float = Field(95.0, gt=0, lt=100)
-    alternative_methods: list[Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"]] = [
+    method: Method = "REML"
+    test: Test = "z"
+    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
+    alternative_methods: list[Method] = [
         "DL",
         "EE",
     ]

@@ -74,8 +74,8 @@ def read(path: Path) -> str:
 
 def test_reports_exist(built):
     reports = built / "reports"
-    for name in ("00_evidence_base", "01_alliance_correlation", "02_mindfulness_for_clinicians",
-                 "03_first_episode_psychosis"):  # fmt: skip
+    for name in ("00_evidence_base", "q1_alliance", "q2_mindfulness_training",
+                 "q3_open_dialogue"):  # fmt: skip
         assert (reports / "academic" / f"{name}.html").is_file()
         assert (reports / "commissioner" / f"{name}.html").is_file()
         assert (reports / "commissioner" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
@@ -94,22 +94,22 @@ def test_student_study_is_pooled_and_shown(built):
     nat = a.natural()
     expected = (f"{fmt_value(nat.estimate, a.measure)} (95% CI "
                 f"{fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})")  # fmt: skip
-    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    page = read(built / "reports/commissioner/q1_alliance.html")
     assert expected in page
     assert "Student 2026" in page
-    academic = read(built / "reports/academic/01_alliance_correlation.html")
+    academic = read(built / "reports/academic/q1_alliance.html")
     assert "Student, A. (2026). A Test Study Added by a Student." in academic
 
 
 def test_record_text_is_escaped(built):
-    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    page = read(built / "reports/commissioner/q1_alliance.html")
     assert ("&lt;script&gt;alert('note')&lt;/script&gt;" in page
             or "&lt;script&gt;alert(&#x27;note&#x27;)&lt;/script&gt;" in page)  # fmt: skip
     assert "<script>alert(" not in page
 
 
 def test_commissioner_pages_have_no_code(built):
-    page = read(built / "reports/commissioner/02_mindfulness_for_clinicians.html")
+    page = read(built / "reports/commissioner/q2_mindfulness_training.html")
     assert "analyse_question(" not in page
     assert "Certainty of the evidence" in page
     assert "nb.per_outcome" not in page
@@ -178,7 +178,7 @@ def test_pages_render_pooled_numbers_in_chromium(built, chromium, tmp_path):  # 
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
     nat = a.natural()
     number = fmt_value(nat.estimate, a.measure)
-    dom, log = dump_dom(chromium, built / "reports/commissioner/02_mindfulness_for_clinicians.html",
+    dom, log = dump_dom(chromium, built / "reports/commissioner/q2_mindfulness_training.html",
                         tmp_path / "p1")  # fmt: skip
     assert number in dom
     assert "Uncaught" not in log
