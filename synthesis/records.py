@@ -21,6 +21,7 @@ with its file, line and field path.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -87,10 +88,17 @@ ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
 OVERALL_ROB = ("low", "some concerns", "moderate", "serious", "high", "critical", "unclear")
 
 
-class _Model(BaseModel):
-    """Strict about unknown fields; lenient about int/float."""
+#: What a new-study template writes where the student must fill in a value; any text
+#: holding it is refused by ``synthesis validate`` (a template is never pooled).
+PLACEHOLDER = "FILL IN"
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+class _Model(BaseModel):
+    """Strict about unknown fields; lenient about int/float; every number finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -131,24 +139,49 @@ class Num(_Model):
     note: str | None = None
 
 
+#: A number written as text ("76", "-0.45", "1.2e3"); not "1_000", "nan" or "inf".
+_DECIMAL = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _coerce_number(value: Any) -> Any:
     if isinstance(value, bool):
         raise PydanticCustomError("number", f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
         return {"value": value}
     if isinstance(value, str):
-        try:
-            return {"value": float(value)}
-        except ValueError:
-            raise PydanticCustomError(
-                "number",
-                f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
-                "like {value: 36, derived: how it was computed}",
-            ) from None
+        text = value.strip()
+        if _DECIMAL.fullmatch(text):
+            return {"value": float(text)}
+        if PLACEHOLDER in text:
+            raise PydanticCustomError("placeholder", "a template placeholder is not a number")
+        raise PydanticCustomError(
+            "number",
+            f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
+            "like {value: 36, derived: how it was computed}",
+        )
     return value
 
 
 Number = Annotated[Num, BeforeValidator(_coerce_number)]
+
+
+class PercentNum(Num):
+    """A percentage (0-100). ``unit: "%"`` confirms a value of at most 1 is meant as percent."""
+
+    unit: Literal["%"] | None = Field(
+        None, description='"%" confirms that a value <= 1 is a percentage (0.5 means 0.5%)'
+    )
+
+
+def _coerce_percent(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = _coerce_number(value.strip()[:-1])
+        return {**number, "unit": "%"}
+    return _coerce_number(value)
+
+
+#: A percentage: ``86`` or ``"86%"``; a value <= 1 must be written ``0.5%`` (see validate).
+Percent = Annotated[PercentNum, BeforeValidator(_coerce_percent)]
 
 
 #: Test statistics whose p value :mod:`synthesis.integrity` can recompute.
@@ -242,7 +275,9 @@ class Proportion(_Data):
 
     kind: Literal["proportion"]
     events: Number | None = None
-    percent: Number | None = None
+    percent: Percent | None = Field(
+        None, description="reported percentage, 0-100 (86 for 86%); write 0.5% for one <= 1"
+    )
     n: Number
 
     @model_validator(mode="after")
@@ -356,7 +391,7 @@ class Narrative(_Data):
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
     )
-    percent: Number | None = Field(
+    percent: Percent | None = Field(
         None, description="a reported percentage whose denominator is unknown (shown, not pooled)"
     )
     value: Number | None = Field(
@@ -481,6 +516,47 @@ class Study(_Model):
 # ----------------------------------------------------------------------------- questions
 
 
+#: Measures of a single-group proportion (thresholds are bands of the 0-1 scale).
+PROPORTION_CODES = ("PLO", "PR", "PFT")
+
+
+class Thresholds(_Model):
+    """Decision thresholds of one outcome, on the scale its result is reported on.
+
+    For comparisons (SMD, SMCC, r, MD, ...): ``small`` is the smallest difference judged
+    important (a minimal important difference, or the small-effect boundary); ``moderate``
+    and ``large`` are optional further boundaries. All are distances from no effect, in
+    the reported unit (SDs, r, days; a ratio such as 1.25 for OR/RR). For single-group
+    proportions: ``bands`` are cut points between 0 and 1 (e.g. 0.25, 0.5, 0.75).
+    ``source`` says where they come from; ``assumed: true`` flags the review's own choice.
+    Used for informative statements [santesso2020grade]_ and for imprecision.
+    """
+
+    small: float | None = Field(None, gt=0, description="smallest important difference")
+    moderate: float | None = Field(None, gt=0, description="moderate-effect boundary")
+    large: float | None = Field(None, gt=0, description="large-effect boundary")
+    bands: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
+        None, description="cut points of a proportion (0-1), in increasing order"
+    )
+    source: str = Field(..., min_length=3, description="where the thresholds come from")
+    assumed: bool = Field(False, description="true when they are the review's own assumption")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.bands is not None:
+            if list(self.bands) != sorted(set(self.bands)):
+                raise PydanticCustomError(
+                    "thresholds", "bands must be distinct and in increasing order"
+                )
+            return self
+        values = [v for v in (self.small, self.moderate, self.large) if v is not None]
+        if self.small is None:
+            raise PydanticCustomError("thresholds", "give small (and optionally moderate, large)")
+        if values != sorted(set(values)):
+            raise PydanticCustomError("thresholds", "need small < moderate < large")
+        return self
+
+
 class QuestionOutcome(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -489,6 +565,29 @@ class QuestionOutcome(_Model):
     direction: Literal["higher is better", "lower is better", "not applicable"]
     description: str | None = None
     critical: bool = Field(True, description="GRADE: critical (true) or important (false)")
+    thresholds: Thresholds | None = Field(
+        None, description="decision thresholds for informative statements and imprecision"
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_fit_measure(self) -> QuestionOutcome:
+        t = self.thresholds
+        if t is None:
+            return self
+        proportion = self.measure in PROPORTION_CODES
+        if proportion and t.bands is None:
+            raise PydanticCustomError(
+                "thresholds", f"a {self.measure} outcome needs thresholds.bands (0-1 cut points)"
+            )
+        if not proportion and t.bands is not None:
+            raise PydanticCustomError(
+                "thresholds", f"bands are for proportions; a {self.measure} outcome needs small"
+            )
+        if self.measure in ("OR", "RR") and t.small is not None and t.small <= 1:
+            raise PydanticCustomError(
+                "thresholds", "ratio thresholds are ratios above 1 (e.g. small: 1.25)"
+            )
+        return self
 
 
 class Pico(_Model):
@@ -557,9 +656,12 @@ def json_schemas() -> dict[str, str]:
     """JSON Schema text of a study record and of a question, keyed by file name."""
     import json
 
+    from synthesis.claims import Claim
+
     schemas = {
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
+        "claim.schema.json": Claim.model_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 
