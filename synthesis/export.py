@@ -132,19 +132,40 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         ),
     ),
     "vote_counts": (
-        "Vote counting on the direction of effect, per question outcome (SWiM).",
+        "Synthesis without meta-analysis per question outcome: vote counting on the direction "
+        "of effect with a sign test, and combined one-sided p-values (one result per study).",
         (
             Column("question", "string", "Question id."),
             Column("outcome", "string", "Outcome id within the question."),
             Column("outcome_name", "string", "Outcome as the question names it."),
             Column("k", "integer", "Studies with a known direction.", "studies"),
-            Column("favourable", "integer", "Studies whose result favours the intervention."),
-            Column("unfavourable", "integer", "Studies whose result favours the comparator."),
-            Column("no_difference", "integer", "Studies reporting no difference."),
-            Column("prop_favourable", "number", "Proportion favourable among k.", "proportion"),
-            Column("prop_ci_lb", "number", "Lower Wilson 95% bound of that proportion."),
-            Column("prop_ci_ub", "number", "Upper Wilson 95% bound of that proportion."),
-            Column("sign_test_p", "number", "Two-sided sign (binomial) test p-value."),
+            Column("positive", "integer", "Studies whose result favours the intervention."),
+            Column("negative", "integer", "Studies whose result favours the comparator."),
+            Column("null", "integer", "Studies reporting no difference."),
+            Column(
+                "prop_positive",
+                "number",
+                "positive / (positive + negative).",
+                "proportion",
+            ),
+            Column("prop_ci_lb", "number", "Lower Wilson bound of prop_positive (level)."),
+            Column("prop_ci_ub", "number", "Upper Wilson bound of prop_positive (level)."),
+            Column("level", "number", "Confidence level of the Wilson interval.", "%"),
+            Column("sign_test_p", "number", "Two-sided exact sign (binomial) test p-value."),
+            Column("combined_k", "integer", "Studies with a p-value that were combined."),
+            Column("stouffer_z", "number", "Stouffer's z (unweighted), favourable direction."),
+            Column("stouffer_p", "number", "One-sided p of stouffer_z."),
+            Column("stouffer_weighted_z", "number", "Stouffer's z weighted by the root of n."),
+            Column("stouffer_weighted_p", "number", "One-sided p of stouffer_weighted_z."),
+            Column("fisher_chi2", "number", "Fisher's statistic, -2 times the sum of ln p."),
+            Column("fisher_df", "integer", "Degrees of freedom of fisher_chi2 (2k)."),
+            Column("fisher_p", "number", "Upper-tail p of fisher_chi2."),
+            Column(
+                "combined_p_bound",
+                "string",
+                "= when every p combined was exact; <= or >= when some were bounds "
+                "(the combined p-values are then bounds too).",
+            ),
         ),
     ),
 }
@@ -226,24 +247,40 @@ def _pooled_row(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
 
 
 def _vote_row(a: OutcomeAnalysis) -> dict[str, Any] | None:
-    """The vote count of one outcome, or None when fewer than one study gives a direction."""
-    votes = _vote_count(a)
-    if votes is None:
+    """The SWiM summaries of one outcome, or None when fewer than two studies give a direction."""
+    from synthesis.swim_outcomes import outcome_swim
+
+    swim = outcome_swim(a)
+    if swim.votes is None:
         return None
-    return {
+    v, c = swim.votes, swim.combined
+    row: dict[str, Any] = {
         "question": a.question.id,
         "outcome": a.outcome.id,
         "outcome_name": a.outcome.name,
-        **votes,
+        "k": v.k,
+        "positive": v.positive,
+        "negative": v.negative,
+        "null": v.null,
+        "prop_positive": v.prop_positive,
+        "prop_ci_lb": v.prop_ci_lb,
+        "prop_ci_ub": v.prop_ci_ub,
+        "level": float(v.level),
+        "sign_test_p": v.sign_test_p,
     }
-
-
-def _vote_count(a: OutcomeAnalysis) -> dict[str, Any] | None:
-    try:
-        from synthesis.stats.swim import outcome_votes  # type: ignore[import-not-found]
-    except ImportError:  # the SWiM module is not part of this build
-        return None
-    return outcome_votes(a)  # type: ignore[no-any-return]
+    if c is not None:
+        row.update(
+            combined_k=c.k,
+            stouffer_z=c.stouffer_z,
+            stouffer_p=c.stouffer_p,
+            stouffer_weighted_z=c.stouffer_weighted_z,
+            stouffer_weighted_p=c.stouffer_weighted_p,
+            fisher_chi2=c.fisher_chi2,
+            fisher_df=c.fisher_df,
+            fisher_p=c.fisher_p,
+            combined_p_bound=c.bound,
+        )
+    return row
 
 
 def package_rows(

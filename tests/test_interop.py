@@ -17,6 +17,7 @@ from synthesis.analysis import analyse_question
 from synthesis.cli import main
 from synthesis.errors import UserInputError
 from synthesis.export import TABLES, export_package
+from synthesis.swim_outcomes import outcome_swim
 from synthesis.validate import load_evidence
 from synthesis.wordbrief import html_to_docx
 
@@ -137,6 +138,7 @@ def test_export_writes_a_valid_data_package_whose_numbers_equal_the_analysis(tmp
     base = load_evidence(ROOT)
     pooled = {(r["question"], r["outcome"]): r for r in _rows(out / "pooled_results.csv")}
     effects = _rows(out / "effect_sizes.csv")
+    vote_rows = _rows(out / "vote_counts.csv")
     n_rows = 0
     for qid in base.questions:
         for a in analyse_question(base, qid):
@@ -159,7 +161,21 @@ def test_export_writes_a_valid_data_package_whose_numbers_equal_the_analysis(tmp
                 else:
                     assert e["yi"] == ""
             n_rows += len(mine)
+            # vote counts: the same numbers the SWiM sections of the reports show
+            swim = outcome_swim(a)
+            votes = [v for v in vote_rows if (v["question"], v["outcome"]) == (qid, a.outcome.id)]
+            if swim.votes is None:
+                assert votes == []
+            else:
+                (v,) = votes
+                assert (int(v["positive"]), int(v["negative"]), int(v["null"])) == (
+                    swim.votes.positive, swim.votes.negative, swim.votes.null)  # fmt: skip
+                assert float(v["sign_test_p"]) == swim.votes.sign_test_p
+                if swim.combined is not None:
+                    assert float(v["fisher_p"]) == swim.combined.fisher_p
+                    assert v["combined_p_bound"] == swim.combined.bound
     assert n_rows == len(effects)
+    assert vote_rows, "the evidence base has outcomes with a vote count"
 
 
 def test_export_one_question_and_bad_input(tmp_path, capsys):
