@@ -49,6 +49,7 @@ class Settings:
     test: str
     level: float
     prepost_r: float
+    implied_r: bool = True
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def analyse(
     test: str | None = None,
     level: float | None = None,
     prepost_r: float | None = None,
+    implied_r: bool | None = None,
 ) -> OutcomeAnalysis:
     """Analyse one outcome of one question.
 
@@ -200,6 +202,9 @@ def analyse(
     method, test, level, prepost_r : optional
         Override the question's analysis plan (metafor's vocabulary: REML, DL, ...; z or
         knha; level in percent; the pre-post r assumed where a study reports none).
+    implied_r : bool, optional
+        False assumes ``prepost_r`` even where a study's own numbers imply its pre-post r
+        (default True: the study's information before the assumption).
 
     Returns
     -------
@@ -212,8 +217,18 @@ def analyse(
 
     q = base.questions[question]
     spec = next(o for o in q.outcomes if o.id == outcome)
-    settings = _settings(q, method=method, test=test, level=level, prepost_r=prepost_r)
-    rows = tuple(effect_rows(base, question, outcome, prepost_r=settings.prepost_r))
+    settings = _settings(
+        q, method=method, test=test, level=level, prepost_r=prepost_r, implied_r=implied_r
+    )
+    rows = tuple(
+        effect_rows(
+            base,
+            question,
+            outcome,
+            prepost_r=settings.prepost_r,
+            use_implied_r=settings.implied_r,
+        )
+    )
     pooled = [r for r in rows if r.status == "pooled"]
     min_k = q.analysis.min_k
     if not pooled:
