@@ -225,9 +225,9 @@ def implied_prepost_r(
         sdc, how = _v(data.sd_change), f"from the SD of change {_v(data.sd_change):g}"
     elif data.ci_change is not None:
         lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
-        from synthesis import effects
+        from synthesis import stats
 
-        sdc = float(effects.sd_from_ci(lo, hi, n, level=data.level, dist="t"))
+        sdc = float(stats.sd_from_ci(lo, hi, n, level=data.level, dist="t"))
         how = f"from the SD of change {sdc:.4g} (from its {data.level:g}% CI [{lo:g}, {hi:g}])"
     elif data.statistic is not None and data.statistic.kind == "t" and math.isfinite(diff):
         t = abs(data.statistic.value)
