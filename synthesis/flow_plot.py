@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from synthesis.flow import Flow
 
-_WIDTH = 760
-_LEFT_X, _LEFT_W = 20, 360
-_RIGHT_X, _RIGHT_W = 420, 320
-_LINE = 16
+_WIDTH = 600  # px: 450 pt, inside an A4 page's text width
+_LEFT_X, _LEFT_W = 10, 270
+_RIGHT_X, _RIGHT_W = 310, 280
+_LINE = 15
 _PAD = 8
 _GAP = 26
-_CHARS_LEFT, _CHARS_RIGHT = 50, 48
+_CHARS_LEFT, _CHARS_RIGHT = 46, 47
 
 
 def _wrap(lines: list[str], width: int) -> list[str]:
@@ -108,9 +108,9 @@ class FlowDiagram:
         title = html.escape(self.title)
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="prisma-flow" '
-            f'viewBox="0 0 {_WIDTH} {total_h}" width="100%" style="max-width:{_WIDTH}px" '
+            f'viewBox="0 0 {_WIDTH} {total_h}" width="{_WIDTH}" height="{total_h}" '
             'aria-labelledby="prisma-title prisma-desc" font-family="sans-serif" '
-            'font-size="12">'
+            'font-size="11">'
             f'<title id="prisma-title">{title}</title><desc id="prisma-desc">{desc}</desc>'
             '<defs><marker id="prisma-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
             'markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" '
