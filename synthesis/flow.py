@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from synthesis.screening import listed, serving
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 
 @dataclass(frozen=True)

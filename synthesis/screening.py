@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from synthesis import records
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 Loc = tuple[str | int, ...]
 SearchProblem = tuple[Loc, str, str, str]
