@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
 from synthesis.stats.results import MetaResult
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
 
-_RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
+_RC: Any = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
 #: Colours of risk-of-bias judgements (colour-blind-safe, as in robvis).
 ROB_COLOURS = {
@@ -115,15 +115,15 @@ def _forest_fit(fit: MetaResult, transf: Callable[[float], float] | None) -> Svg
 
     z = float(-ndtri((1 - fit.level / 100) / 2))
     rows = []
-    for label, y, v, w in zip(fit.slab, fit.yi, fit.vi, fit.weights, strict=True):
-        lo, hi = sorted((f(y - z * math.sqrt(v)), f(y + z * math.sqrt(v))))
-        rows.append((label, f(y), lo, hi, w))
+    for label, yv, v, w in zip(fit.slab, fit.yi, fit.vi, fit.weights, strict=True):
+        lo, hi = sorted((f(yv - z * math.sqrt(v)), f(yv + z * math.sqrt(v))))
+        rows.append((label, f(yv), lo, hi, w))
     n_rows = len(rows) + 2
     fig = _new_figure(8.0, 1.2 + 0.32 * max(n_rows, 2))
     with rc_context(_RC):
         ax = fig.add_subplot(1, 1, 1)
         trans = ax.get_yaxis_transform()
-        y = n_rows
+        y = float(n_rows)
         wmax = max(max(r[4] for r in rows), 1e-12)
         for label, est, lo, hi, w in rows:
             y -= 1
@@ -165,7 +165,7 @@ def _forest_analysis(analysis: OutcomeAnalysis) -> SvgFigure:
     fig = _new_figure(9.0, 1.2 + 0.32 * max(n_rows, 2))
     with rc_context(_RC):
         ax = fig.add_subplot(1, 1, 1)
-        y = n_rows
+        y: float = n_rows
         labels: list[tuple[float, str, str, str]] = []
         wmax = max(pooled["weight"].max(), 1.0) if len(pooled) and nat else 1.0
         for r in pooled.itertuples():
