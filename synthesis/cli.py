@@ -126,6 +126,14 @@ def cmd_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_combine(args: argparse.Namespace) -> int:
+    from synthesis.combine_csv import combine_csv, format_text, to_json
+
+    result = combine_csv(Path(args.file))
+    print(to_json(result) if args.json else format_text(result))
+    return EXIT_OK
+
+
 def cmd_sof(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -352,7 +360,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_pool)
 
+    p = sub.add_parser(
+        "combine",
+        help="vote count, sign test and combined p values (Stouffer, Fisher) from a CSV",
+        description=COMBINE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="CSV with columns p, direction and optionally n, label")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_combine)
+
     return parser
+
+
+COMBINE_HELP = """\
+Synthesis without meta-analysis for results that cannot be pooled: a vote count on the
+direction of effect (proportion favourable with a 95% Wilson interval, two-sided sign
+test) and one-sided p values in the favourable direction combined by Stouffer's method
+(unweighted and weighted by sqrt(n)) and Fisher's method (through PyMARE).
+
+Columns:
+  p          two-sided p value, 0 < p <= 1
+  direction  +1 favours the intervention, -1 the comparator, 0 no difference
+  n          sample size (optional; needed for the weighted Stouffer test)
+  label      study label (optional)
+
+A combined p says that some study probably has an effect in the favourable direction;
+it does not say how large the effect is.
+
+Example:
+  synthesis combine results.csv --json
+"""
 
 
 POOL_HELP = """\
