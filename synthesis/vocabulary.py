@@ -241,4 +241,5 @@ POOL_JSON_FIELDS: Final[tuple[str, ...]] = (
     "notes",
     "yi",
     "vi",
+    "transformed",
 )

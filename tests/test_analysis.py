@@ -88,7 +88,9 @@ def test_assumed_prepost_r_is_recorded_and_varied(project):
         ),
     ).replace("design: cross-sectional", "design: pre-post")
     (project / "evidence/studies/smith2020.yaml").write_text(study, encoding="utf-8")
-    other = study.replace("id: smith2020", "id: other\ncohort: other").replace("mean_pre: 26", "mean_pre: 24")
+    other = study.replace("id: smith2020", "id: other\ncohort: other").replace(
+        "mean_pre: 26", "mean_pre: 24"
+    )
     (project / "evidence/studies/other.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
