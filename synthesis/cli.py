@@ -155,6 +155,25 @@ def cmd_sof(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    import json
+
+    from synthesis.validate import load_evidence
+    from synthesis.verdicts import claim_results
+
+    base = load_evidence(_root(args))
+    if args.question and args.question not in base.questions:
+        raise UserInputError(
+            f"question {args.question!r} does not exist (allowed: {', '.join(base.questions)})"
+        )
+    results = claim_results(base, args.question)
+    if args.format == "json":
+        print(json.dumps([r.to_dict(base) for r in results], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.to_text() for r in results) if results else "no claims recorded")
+    return EXIT_OK
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from synthesis.jobs import parse_params
     from synthesis.report import build_reports
@@ -297,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_sof)
+
+    p = sub.add_parser(
+        "claims", help="the claims register: each claim, its checks against the records, verdict"
+    )
+    p.add_argument("--question", help="one question id (default: all)")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser(
         "pool",

@@ -22,8 +22,10 @@ from pydantic import BaseModel, ValidationError
 
 from synthesis import records
 from synthesis.bib import Bibliography, load_bibliography
+from synthesis.claims import CHECK_KINDS, Claim
 from synthesis.errors import ValidationFailed
 from synthesis.problems import Problem, ProblemReport
+from synthesis.verdicts import claim_problems
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
 
@@ -44,6 +46,7 @@ class EvidenceBase:
     questions: dict[str, records.Question] = field(default_factory=dict)
     bibliography: Bibliography | None = None
     files: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
 
     def outcomes(
         self, question: str | None = None
@@ -110,6 +113,8 @@ def _clean_loc(loc: Loc) -> Loc:
     for i, part in enumerate(loc):
         if part in records.DATA_KINDS and i > 0 and loc[i - 1] == "data":
             continue
+        if part in CHECK_KINDS and i > 1 and loc[i - 2] == "checks":
+            continue  # the check kind tag of a claim's check
         if isinstance(part, str) and part.startswith("function-"):
             continue
         out.append(part)
@@ -595,13 +600,42 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         base.files[study.id] = file
         study_lines[study.id] = (file, located)
 
+    _load_claims(root, base, report)
     _cross_checks(base, report, study_lines)
     report.checked = {
         "studies": len(base.studies),
         "questions": len(base.questions),
+        "claims": len(base.claims),
         "references": len(base.bibliography.entries),
     }
     return base, report
+
+
+def _load_claims(root: Path, base: EvidenceBase, report: ProblemReport) -> None:
+    """Read ``evidence/claims/*.yaml`` into ``base.claims``, checking each against the
+    records (:func:`synthesis.claims.claim_problems`)."""
+    for path in sorted((root / "evidence" / "claims").glob("*.yaml")):
+        file = _rel(path, root)
+        claim, located, problems = _load_file(path, Claim, file)
+        report.extend(problems)
+        if claim is None:
+            continue
+        for loc, message, code in claim_problems(base, claim, file):
+            report.add(Problem("error", file, located.line_of(loc), format_loc(loc), message, code))
+        if claim.id in base.claims:
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("id",)),
+                    "id",
+                    f"duplicate claim id {claim.id!r}",
+                    "duplicate-id",
+                )
+            )
+            continue
+        base.claims[claim.id] = claim
+        base.files[f"claim:{claim.id}"] = file
 
 
 def _cross_checks(
@@ -812,9 +846,10 @@ def _pooled_twice(
 
 def _cited_elsewhere(base: EvidenceBase) -> set[str]:
     """Keys cited outside study records: method references in question files and the package."""
-    keys: set[str] = set()
+    keys: set[str] = {c.cites for c in base.claims.values() if c.cites}
     for q in base.questions.values():
-        for text in (*q.notes, *q.analysis.sensitivity):
+        sources = [o.thresholds.source for o in q.outcomes if o.thresholds is not None]
+        for text in (*q.notes, *q.analysis.sensitivity, *sources):
             keys.update(_bracket_keys(text))
     keys.update(METHOD_KEYS)
     return keys
@@ -834,7 +869,7 @@ METHOD_KEYS: frozenset[str] = frozenset(
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
-    brown2017grim""".split()
+    brown2017grim santesso2020grade""".split()
 )
 
 
