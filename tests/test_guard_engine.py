@@ -72,10 +72,15 @@ def test_pft_question_is_analysed(tmp_path, capsys):
     edit(root / "evidence/questions/q3_open_dialogue.yaml", "measure: PLO", "measure: PFT", 99)
     assert main(["sof", "--root", str(root), "--question", "q3_open_dialogue"]) == 0
     out = capsys.readouterr().out
-    # two studies pooled on the double-arcsine scale, back-transformed with the harmonic
-    # mean n (metafor transf.ipft.hm): a proportion in [0, 100] %
     assert "q3_open_dialogue / Returned to work or study" in out
-    assert "effect (95% CI): proportion 78%" in out
+    # pooled on the double-arcsine scale and back-transformed with the harmonic mean n
+    # (metafor transf.ipft.hm): a proportion, inside its interval, inside [0, 1]
+    a = analyse(load_evidence(root), "q3_open_dialogue", "work_or_study")
+    nat = a.natural()
+    assert a.k == 2 and nat is not None
+    assert 0 <= nat.ci_lb <= nat.estimate <= nat.ci_ub <= 1
+    table = a.study_table().dropna(subset=["estimate"])
+    assert ((table["ci_lb"] <= table["estimate"]) & (table["estimate"] <= table["ci_ub"])).all()
 
 
 @pytest.mark.parametrize(
