@@ -47,6 +47,17 @@ class EffectRow:
     data_kind: str
     n_basis: str = "result"
     comparative: bool = False
+    #: +1 favours the intervention (or the favourable direction of an association),
+    #: -1 the comparator, 0 no difference, None not known (see ``direction_how``)
+    direction: int | None = None
+    direction_how: str = ""
+    #: p value of the result (reported, or computed from the estimate: ``p_how``)
+    p: float = math.nan
+    p_bound: str = "="
+    p_sided: str = "two-sided"
+    p_how: str = ""
+    #: True when the effect size was derived from a p value (:mod:`synthesis.stats.from_p`)
+    from_p: bool = False
 
     @property
     def key(self) -> str:
@@ -335,6 +346,125 @@ def _assumptions(data: Any) -> list[str]:
     return [n.assumed for n in _nums(data) if n.assumed]
 
 
+# ----------------------------------------------------------------------------- direction, p
+
+#: The favourable direction (+1), the unfavourable (-1) or no difference (0) of each
+#: reported direction, for an outcome where higher is better; None when not known.
+_FAVOURS = {
+    "favours intervention": 1,
+    "favours comparator": -1,
+    "no difference": 0,
+    "mixed": None,
+    "unclear": None,
+}
+
+
+def _favourable(direction: str, spec: records.QuestionOutcome) -> int | None:
+    """+1/-1/0 in the favourable sense of the outcome, None when not known."""
+    if direction in _FAVOURS:
+        return _FAVOURS[direction]
+    sign = 1 if direction == "positive association" else -1
+    if spec.direction == "not applicable":
+        return None
+    return sign if spec.direction == "higher is better" else -sign
+
+
+def _raw_sign(direction: str | None, spec: records.QuestionOutcome) -> int | None:
+    """Sign of the effect on the measure's own scale (group 1 - group 2, post - pre, r)."""
+    if direction == "positive association":
+        return 1
+    if direction == "negative association":
+        return -1
+    fav = _FAVOURS.get(direction or "")
+    if not fav or spec.direction == "not applicable":
+        return None
+    return fav if spec.direction == "higher is better" else -fav
+
+
+def _effect_from_p(
+    data: records.Narrative, spec: records.QuestionOutcome
+) -> tuple[float, float, str]:
+    """(yi, vi, how) from a narrative result's p, direction, test and n; or _NotPoolable."""
+    from synthesis.errors import UserInputError
+    from synthesis.stats import from_p
+
+    measure, test = spec.measure, data.test
+    wanted = {"two-sample t": ("SMD",), "paired t": ("SMCC",), "correlation t": ("ZCOR", "COR")}
+    if measure not in wanted.get(test or "", ()):
+        raise _NotPoolable(f"a p value from a {test} test cannot give a {measure}")
+    if data.p is None:
+        raise _NotPoolable(f"a {test} test without its p value gives no effect size")
+    if data.p_sided != "two-sided":
+        raise _NotPoolable("the conversion needs a two-sided p; this one is one-sided")
+    sign = _raw_sign(data.direction, spec)
+    if sign is None:
+        raise _NotPoolable(
+            f"direction '{data.direction}' does not give the sign of the effect, so the p value "
+            "cannot be turned into an effect size"
+        )
+    p, bound = float(data.p.value), data.p_bound
+    try:
+        if test == "two-sample t":
+            if data.n1 is None or data.n2 is None:
+                raise _NotPoolable("a two-sample t test needs both group sizes (n1, n2)")
+            res = from_p.smd_from_p(p, _v(data.n1), _v(data.n2), sign, p_bound=bound)
+        elif data.n is None:
+            raise _NotPoolable(f"a {test} test needs n")
+        elif test == "paired t":
+            res = from_p.smcc_from_p(p, _v(data.n), sign, p_bound=bound)
+        else:
+            res = from_p.r_from_p(p, _v(data.n), sign, p_bound=bound)
+    except UserInputError as exc:
+        raise _NotPoolable(f"no effect size from p: {exc}") from None
+    if not res.is_value:
+        raise _NotPoolable(f"{res.method}; a bound is never pooled")
+    if measure in ("ZCOR", "COR"):
+        from synthesis import effects
+
+        frame = effects.escalc(measure, {"ri": [res.estimate], "ni": [_v(data.n)]})
+        return float(frame["yi"].iloc[0]), float(frame["vi"].iloc[0]), res.method
+    return res.estimate, res.variance, res.method
+
+
+def _direction_and_p(
+    data: Any, spec: records.QuestionOutcome, yi: float, vi: float
+) -> dict[str, Any]:
+    """The direction and p fields of an :class:`EffectRow`.
+
+    The direction is the one the record reports; else the sign of the estimate against
+    the measure's null (none for single-group proportions, which compare with nothing).
+    The p value is the reported one; else the Wald p of the estimate and its variance.
+    """
+    from scipy.stats import norm
+
+    from synthesis.effects import NULL_VALUES
+
+    out: dict[str, Any] = {}
+    null = NULL_VALUES.get(spec.measure)
+    finite = math.isfinite(yi) and math.isfinite(vi) and vi > 0
+    if data.direction is not None:
+        out["direction"] = _favourable(data.direction, spec)
+        out["direction_how"] = f"reported: {data.direction}"
+    elif finite and null is not None and spec.direction != "not applicable":
+        sign = (yi > null) - (yi < null)
+        out["direction"] = sign if spec.direction == "higher is better" else -sign
+        out["direction_how"] = "from the sign of the effect size"
+    else:
+        out["direction_how"] = (
+            "not known: a single-group result has no comparator"
+            if null is None
+            else "not known: no direction or estimate reported"
+        )
+    if data.p is not None:
+        out.update(
+            p=float(data.p.value), p_bound=data.p_bound, p_sided=data.p_sided, p_how="reported"
+        )
+    elif finite and null is not None:
+        out["p"] = float(2 * norm.sf(abs(yi - null) / math.sqrt(vi)))
+        out["p_how"] = "computed from the effect size and its variance (Wald z)"
+    return out
+
+
 def _analysed_n(data: Any, study: records.Study) -> tuple[float, str]:
     """Participants behind this result and where the number comes from.
 
@@ -409,10 +539,17 @@ def effect_rows(
         yi = vi = float("nan")
         how, derived, assumed = "", False, False
         data = oc.data
+        from_p = False
         if isinstance(data, records.Narrative):
             status, reason = "narrative", f"numbers not available: {data.missing}"
             if study.status in ("protocol", "ongoing"):
                 status = "awaiting results"
+            elif q.analysis.effects_from_p and data.test in records.CONVERTIBLE_TESTS:
+                try:
+                    yi, vi, how = _effect_from_p(data, spec)
+                    status, reason, derived, from_p = "pooled", "", True, True
+                except _NotPoolable as exc:
+                    status, reason = "not poolable", str(exc)
         else:
             try:
                 yi, vi, how, derived, assumed = _convert(data, spec.measure, r_assumed)
@@ -423,24 +560,24 @@ def effect_rows(
                 status, reason = "pooled", ""
             except _NotPoolable as exc:
                 status, reason = "not poolable", str(exc)
-            if status == "pooled":
-                if not oc.pool:
-                    status, reason = "excluded", oc.exclude_reason or ""
-                elif study.design not in q.designs:
-                    status = "excluded"
-                    reason = f"design '{study.design}' is not among the question's designs"
-                elif not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
-                    status, reason = "not poolable", f"effect size could not be computed: {how}"
-                # Integrity block (synthesis.integrity, `synthesis check`): a record whose
-                # numbers contradict each other (an error-severity flag) is not pooled,
-                # unless the outcome's integrity_note explains it; then it is pooled and
-                # the note is kept in the reason. Flags are computed once, only here.
-                elif errors := integrity.blocking_flags(base, study, index):
-                    flags = "; ".join(p.message for p in errors)
-                    if oc.integrity_note:
-                        reason = f"integrity: {flags} (pooled: {oc.integrity_note})"
-                    else:
-                        status, reason = "excluded", f"integrity: {flags}"
+        if status == "pooled":  # the same checks for every pooled candidate
+            if not oc.pool:
+                status, reason = "excluded", oc.exclude_reason or ""
+            elif study.design not in q.designs:
+                status = "excluded"
+                reason = f"design '{study.design}' is not among the question's designs"
+            elif not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
+                status, reason = "not poolable", f"effect size could not be computed: {how}"
+            # Integrity block (synthesis.integrity, `synthesis check`): a record whose
+            # numbers contradict each other (an error-severity flag) is not pooled,
+            # unless the outcome's integrity_note explains it; then it is pooled and
+            # the note is kept in the reason. Flags are computed once, only here.
+            elif errors := integrity.blocking_flags(base, study, index):
+                flags = "; ".join(p.message for p in errors)
+                if oc.integrity_note:
+                    reason = f"integrity: {flags} (pooled: {oc.integrity_note})"
+                else:
+                    status, reason = "excluded", f"integrity: {flags}"
         rows.append(
             EffectRow(
                 study=study.id,
@@ -462,6 +599,8 @@ def effect_rows(
                 data_kind=data.kind,
                 n_basis=n_basis,
                 comparative=_comparative(study),
+                from_p=from_p,
+                **_direction_and_p(data, spec, yi, vi),
             )
         )
     order = {s: i for i, s in enumerate(STATUSES)}

@@ -869,7 +869,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
-    brown2017grim santesso2020grade""".split()
+    brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
+    hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable""".split()
 )
 
 

@@ -48,7 +48,7 @@ outcomes:
     timepoint: 5 years
     source: abstract
     pool: false
-    exclude_reason: the 2-year time point is pooled (one time point per study)
+    exclude_reason: the 2-year figure is pooled
     data: {kind: proportion, events: 43, n: 50}
   - question: q3_open_dialogue
     outcome: neuroleptic_use

@@ -1,0 +1,1 @@
+"""Statistics: pure numerics (effect sizes, meta-analysis, synthesis without meta-analysis)."""
