@@ -64,12 +64,17 @@ def _dialect(path: Path, lines: list[str]) -> tuple[str, str, list[str]]:
     return ",", ".", []
 
 
-def read_csv(path: Path) -> Table:
+def read_csv(
+    path: Path,
+    columns: tuple[str, ...] | None = ESCALC_COLUMNS,
+    labels: tuple[str, ...] = LABEL_COLUMNS,
+) -> Table:
     """Read ``path``: one header row, then one row per study, every row as long as the header.
 
     Lines starting with ``#`` are comments; a ``#`` inside a cell is text. Columns that are
-    not escalc arguments (:data:`ESCALC_COLUMNS`) or a label (:data:`LABEL_COLUMNS`) are
-    ignored and named in the notes. Raises :class:`~synthesis.errors.UserInputError`
+    not in ``columns`` (default: the escalc arguments, :data:`ESCALC_COLUMNS`; ``None``
+    keeps every column) or ``labels`` are ignored and named in the notes; label columns
+    are text, every other column numbers. Raises :class:`~synthesis.errors.UserInputError`
     naming the line and column of anything it cannot read.
     """
     import pandas as pd
@@ -113,21 +118,19 @@ def read_csv(path: Path) -> Table:
             )
     if len(rows) == 1:
         raise UserInputError(f"{path}: no data rows (k = 0); nothing to pool")
-    label = next((c for c in LABEL_COLUMNS if c in header), None)
-    ignored = [c for c in header if c not in ESCALC_COLUMNS and c not in LABEL_COLUMNS]
+    label = next((c for c in labels if c in header), None)
+    ignored = [] if columns is None else [c for c in header if c not in (*columns, *labels)]
     if ignored:
-        notes.append(
-            f"ignored column(s) {', '.join(ignored)}: not escalc arguments "
-            f"({', '.join(ESCALC_COLUMNS)})"
-        )
+        what = "escalc arguments" if columns == ESCALC_COLUMNS else "read by this command"
+        notes.append(f"ignored column(s) {', '.join(ignored)}: not {what} ({', '.join(columns)})")
     data: dict[str, list[Any]] = {}
     for j, name in enumerate(header):
         if name in ignored:
             continue
         values: list[Any] = []
-        for line, cells in rows[1:]:
+        for row, (line, cells) in enumerate(rows[1:], start=1):
             cell = cells[j].strip()
-            if name == label:
+            if name in labels:
                 values.append(cell)
                 continue
             if mark == ",":
@@ -141,8 +144,9 @@ def read_csv(path: Path) -> Table:
                 number = math.nan
             if not _NUMBER.fullmatch(cell) or not math.isfinite(number):
                 raise UserInputError(
-                    f"{path}: line {line}, column {name!r}: {cells[j].strip()!r} is not a "
-                    "number (leave the cell empty, or write NA, for a missing value)"
+                    f"{path}: column {name!r}, data row {row}: {cells[j].strip()!r} is not a "
+                    f"number (line {line}; leave the cell empty, or write NA, for a missing "
+                    "value)"
                 )
             values.append(number)
         data[name] = values

@@ -84,7 +84,7 @@ def test_mixed_decimal_marks_are_refused(tmp_path, capsys):
     [
         ("yi,vi\n0.3,1e-300\n0.2,0.1\n", r"vi[0] = 1e-300; sampling variances must lie in"),
         ("yi,vi\n1e300,0.1\n0.2,0.1\n", r"yi[0] = 1e+300; estimates must lie within ±1e+100"),
-        ("yi,vi\ninf,0.1\n0.2,0.1\n", r"line 2, column 'yi': 'inf' is not a number"),
+        ("yi,vi\ninf,0.1\n0.2,0.1\n", r"column 'yi', data row 1: 'inf' is not a number (line 2"),
     ],
 )
 def test_extreme_values_are_refused_clearly(tmp_path, capsys, csv, expected):

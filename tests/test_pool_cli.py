@@ -154,7 +154,7 @@ def test_k1_returns_the_study_itself(tmp_path, capsys):
         ("xi,ni\n12,10\n3,20\n", ("--measure", "PLO"), r"xi.*(exceed|<= ni|greater)"),
         ("ri,ni\n0.3,1\n0.2,40\n", ("--measure", "ZCOR"), r"ni.*(> 3|ni > 3|at least)"),
         ("yi,vi\n0.3,0\n0.2,0.1\n", (), r"vi.*(positive|> 0)"),
-        ("ri,ni\nabc,50\n", ("--measure", "ZCOR"), r"line 2, column 'ri': 'abc' is not a number"),
+        ("ri,ni\nabc,50\n", ("--measure", "ZCOR"), r"column 'ri', data row 1: 'abc' is not a number"),
         (MOLLOY, (), r"--measure is required unless the CSV has columns yi and vi"),
     ],
     ids=["k0", "empty", "unknown-measure", "unknown-method", "missing-columns", "r-is-1",
