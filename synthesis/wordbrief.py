@@ -82,7 +82,7 @@ def _image_bytes(el: Tag) -> bytes | None:
     """PNG/JPEG bytes of an <img> with a data: URI, or of an inline <svg>."""
     if el.name == "svg":
         markup = str(el)
-        if "xmlns=" not in markup[:200]:
+        if 'xmlns="' not in markup.split(">", 1)[0]:  # bs4 sorts attributes: look at the tag
             markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
         return _png_of_svg(markup)
     src = el.get("src")
@@ -362,11 +362,25 @@ def frame_to_docx(
 
 
 def _save(doc: DocxDocument, target: Path) -> None:
+    """Write ``doc`` atomically, byte-reproducibly (fixed zip timestamps, fixed author)."""
+    import zipfile
+
+    doc.core_properties.author = "synthesis"
+    doc.core_properties.last_modified_by = "synthesis"
+    raw = io.BytesIO()
+    doc.save(raw)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            stable = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            stable.compress_type = zipfile.ZIP_DEFLATED
+            stable.external_attr = 0o644 << 16
+            dst.writestr(stable, src.read(info.filename))
     target = Path(target)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        doc.save(str(tmp))
+        tmp.write_bytes(fixed.getvalue())
         tmp.replace(target)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -80,6 +80,13 @@ def test_html_to_docx_keeps_structure_tables_links_and_figures(tmp_path):
     assert shape._inline.docPr.get("descr") == "Forest plot of 3 studies"
 
 
+def test_same_page_gives_the_same_bytes(tmp_path):
+    html_to_docx(PAGE, tmp_path / "a.docx")
+    html_to_docx(PAGE, tmp_path / "b.docx")
+    assert (tmp_path / "a.docx").read_bytes() == (tmp_path / "b.docx").read_bytes()
+    assert Document(str(tmp_path / "a.docx")).core_properties.author == "synthesis"
+
+
 def test_figure_without_alt_takes_its_caption(tmp_path):
     page = f"<figure>{SVG.replace('aria-label=', 'data-x=')}<figcaption>Risk of bias</figcaption></figure>"
     html_to_docx(page, tmp_path / "x.docx")
