@@ -224,7 +224,7 @@ def _natural_scale(fit: Any, measure: str, frame: Any) -> dict[str, Any] | None:
     """Estimate, CI and PI back-transformed to the reporting scale (as metafor's predict)."""
     import numpy as np
 
-    from synthesis.effects import backtransform
+    from synthesis.stats.transforms import backtransform
 
     if measure not in _SCALES:
         return None
