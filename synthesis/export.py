@@ -50,7 +50,7 @@ from synthesis.errors import UserInputError
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 __all__ = ["TABLES", "Column", "export_package", "package_rows"]
 

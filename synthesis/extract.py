@@ -2,7 +2,7 @@
 
 :func:`effect_table` looks at every outcome record serving one outcome of one question,
 turns its data into the inputs of metafor's ``escalc`` for the question's measure (using
-the conversions of :mod:`synthesis.effects`), and says for each row whether it is pooled,
+the conversions of :mod:`synthesis.stats.conversions`), and says for each row whether it is pooled,
 and if not, why. Nothing is dropped silently: excluded, narrative and not-poolable rows
 stay in the table with their reason, so the evidence map and reports can show them.
 """
@@ -18,7 +18,7 @@ from synthesis import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 #: Row status values, in the order reports list them.
 STATUSES = ("pooled", "excluded", "not poolable", "narrative", "awaiting results")
@@ -81,11 +81,11 @@ def _convert(
     data: Any, measure: str, prepost_r: float, use_implied_r: bool = True
 ) -> tuple[float, float, str, bool, bool]:
     """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
-    from synthesis import effects
+    from synthesis import stats
     from synthesis.errors import UserInputError
 
     def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
-        frame = effects.escalc(measure_, {k: [v] for k, v in cols.items()}, **kw)
+        frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
         row = frame.iloc[0]
         return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
 
@@ -137,7 +137,7 @@ def _convert(
             return _reported_difference(data, measure)
         raise _NotPoolable(f"{kind} data cannot give a {measure}")
 
-    if measure in effects.PROPORTION_MEASURES:
+    if measure in stats.PROPORTION_MEASURES:
         if kind != "proportion":
             raise _NotPoolable(f"{kind} data cannot give a single-group proportion")
         n = _v(data.n)
@@ -147,7 +147,7 @@ def _convert(
             note = ""
         else:
             try:
-                count, note = effects.events_from_percent(_percent_text(data.percent), int(n))
+                count, note = stats.events_from_percent(_percent_text(data.percent), int(n))
             except UserInputError as exc:
                 raise _NotPoolable(
                     f"the reported percentage does not fit the reported n ({exc}); the "
@@ -173,7 +173,7 @@ def _convert(
             log = measure != "RD"
             est = _v(data.estimate)
             yi = math.log(est) if log else est
-            vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level, log=log))
+            vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level, log=log))
             how = (
                 f"reported {measure} {est:g} with {data.level:g}% CI "
                 f"[{_v(data.ci[0]):g}, {_v(data.ci[1]):g}]; "
@@ -225,9 +225,9 @@ def implied_prepost_r(
         sdc, how = _v(data.sd_change), f"from the SD of change {_v(data.sd_change):g}"
     elif data.ci_change is not None:
         lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
-        from synthesis import effects
+        from synthesis import stats
 
-        sdc = float(effects.sd_from_ci(lo, hi, n, level=data.level, dist="t"))
+        sdc = float(stats.sd_from_ci(lo, hi, n, level=data.level, dist="t"))
         how = f"from the SD of change {sdc:.4g} (from its {data.level:g}% CI [{lo:g}, {hi:g}])"
     elif data.statistic is not None and data.statistic.kind == "t" and math.isfinite(diff):
         t = abs(data.statistic.value)
@@ -256,7 +256,7 @@ def implied_prepost_r(
 def _smcc_from_prepost(
     data: records.PrePost, prepost_r: float, one: Any, use_implied_r: bool = True
 ) -> tuple[float, float, str, bool, bool]:
-    from synthesis import effects
+    from synthesis import stats
 
     n = _v(data.n)
     level = data.level
@@ -275,7 +275,7 @@ def _smcc_from_prepost(
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
             lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
-            sd = float(effects.sd_from_ci(lo, hi, n, level=level, dist="t"))
+            sd = float(stats.sd_from_ci(lo, hi, n, level=level, dist="t"))
             note = (
                 f"SD of change {sd:.4g} derived from the {level:g}% CI of the mean change "
                 f"[{lo:g}, {hi:g}] with n = {n:g} (t distribution)"
@@ -307,7 +307,7 @@ def _smcc_from_prepost(
         if sd is not None:
             sds.append(_v(sd))
         elif ci is not None:
-            value = float(effects.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
+            value = float(stats.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
             sds.append(value)
             notes.append(
                 f"SD {which} {value:.4g} derived from the {level:g}% CI of the mean "
@@ -346,7 +346,7 @@ def _smcc_from_prepost(
 def _reported_difference(
     data: records.ReportedEffect, measure: str
 ) -> tuple[float, float, str, bool, bool]:
-    from synthesis import effects
+    from synthesis import stats
 
     est = _v(data.estimate)
     derived = _flag(data.estimate, data.n, data.n1, data.n2)
@@ -354,7 +354,7 @@ def _reported_difference(
         if data.metric != "MD":
             raise _NotPoolable(f"a reported {data.metric} is not a mean difference")
         if data.ci is not None:
-            vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
+            vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
             return (
                 est,
                 vi,
@@ -387,10 +387,10 @@ def _reported_difference(
         yi = est
         conv = f"reported {data.metric} {est:g} used as Hedges' g"
     if math.isfinite(n1):
-        vi = float(effects.var_d(yi, n1, n2))
+        vi = float(stats.var_d(yi, n1, n2))
         how = f"{conv}; variance from group sizes ({sizes})"
     elif data.ci is not None:
-        vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
+        vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
         how = f"{conv}; variance from its {data.level:g}% CI"
     else:
         raise _NotPoolable("a reported SMD needs group sizes (or a total n) or a CI")
@@ -491,9 +491,9 @@ def _effect_from_p(
     if not res.is_value:
         raise _NotPoolable(f"{res.method}; a bound is never pooled")
     if measure in ("ZCOR", "COR"):
-        from synthesis import effects
+        from synthesis import stats
 
-        frame = effects.escalc(measure, {"ri": [res.estimate], "ni": [_v(data.n)]})
+        frame = stats.escalc_table(measure, {"ri": [res.estimate], "ni": [_v(data.n)]})
         return float(frame["yi"].iloc[0]), float(frame["vi"].iloc[0]), res.method
     return res.estimate, res.variance, res.method
 
@@ -509,7 +509,7 @@ def _direction_and_p(
     """
     from scipy.stats import norm
 
-    from synthesis.effects import NULL_VALUES
+    from synthesis.vocabulary import NULL_VALUES
 
     out: dict[str, Any] = {}
     null = NULL_VALUES.get(spec.measure)

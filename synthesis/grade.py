@@ -34,13 +34,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES
+from synthesis.vocabulary import NULL_VALUES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}

@@ -58,7 +58,7 @@ from synthesis.export import export_package
 from synthesis.wordbrief import html_to_docx
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 __all__ = [
     "CACHE_DIRNAME",
