@@ -41,12 +41,9 @@ Checks (codes in brackets)
 * GRIM [brown2017grim]_: a mean of ``n`` whole-number answers (``integer_scale: true``,
   ``items`` answers averaged per score) must be a multiple of 1/(n x items) up to
   rounding [``grim``, error].
-* A reported standardised difference (d, g, SMD) with its p and group sizes must fit
-  the two-sample t test they imply, t = d / sqrt(1/n1 + 1/n2) on n1 + n2 - 2 df; a
-  reported MD, OR, RR or HR with its CI (or SE) and p must fit the z test of the
-  estimate over its SE [``effect-p``, error]. Rounding of the estimate, CI and p is
-  allowed. Without group sizes an equal split of n is assumed (and said): it gives the
-  largest t, so a p smaller than the equal split allows fits no split.
+* A reported d/g/SMD with p and group sizes (an equal split of n assumed and said), or an
+  MD/OR/RR/HR with CI or SE and p, must fit the p it implies (:mod:`synthesis.effect_p`)
+  [``effect-p``, error].
 * Group sizes: n1 + n2 above the population n is a warning, below it a note
   [``arms-total``]; a single-group n above the population n is a warning
   [``n-total``]; a reported total n that differs from n1 + n2 is a warning
@@ -1167,11 +1164,13 @@ class _OutcomeChecker:
 
     def effect_vs_p(self, d: records.ReportedEffect) -> None:
         """A reported d/g/SMD (or MD, OR, RR, HR) against its reported p [``effect-p``]."""
+        from synthesis.effect_p import implied_p
+
         if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
             return
-        est = d.estimate.value
-        h = _half(self.dec(self.at("estimate"), est))
-        if d.metric in ("d", "g", "SMD"):
+        est, loc = d.estimate.value, self.at("estimate")
+        h, df, f = _half(self.dec(loc, est)), None, float
+        if d.metric in ("d", "g", "SMD") and (d.n is not None or d.n1 is not None):
             if d.n1 is not None and d.n2 is not None:
                 n1, n2 = d.n1.value, d.n2.value
                 sizes = f"n1 = {n1:g}, n2 = {n2:g}"
@@ -1180,22 +1179,15 @@ class _OutcomeChecker:
                 sizes = f"n1 = n2 = {n1:g} (equal split of n = {d.n.value:g} ASSUMED)"
             else:
                 return
-            if n1 < 2 or n2 < 2:
-                return
-            df, scale = n1 + n2 - 2, math.sqrt(1 / n1 + 1 / n2)
-            stats = [abs(x) / scale for x in (est - h, est, est + h)]
-
-            def p_of(t: float) -> float:
-                return float(2 * stdtr(df, -t))
-
-            test = f"t({df:g})"
-            what = f"{d.metric} = {_fmt(est, self.dec(self.at('estimate'), est))} with {sizes}"
+            df, se_lo = n1 + n2 - 2, math.sqrt(1 / n1 + 1 / n2)
+            se_hi, what = se_lo, f"{d.metric} = {_fmt(est, self.dec(loc, est))} with {sizes}"
         elif d.metric in ("MD", *RATIO_METRICS) and (d.ci is not None or d.se is not None):
             log = d.metric in RATIO_METRICS
+            if log and est - h <= 0:
+                return
             if d.se is not None:
                 se_h = _half(self.dec(self.at("se"), d.se.value))
-                se_lo, se_hi = max(d.se.value - se_h, 1e-300), d.se.value + se_h
-                se_text = f"SE {d.se.value:g}"
+                se_lo, se_hi, src = max(d.se.value - se_h, 1e-300), d.se.value + se_h, "SE"
             else:
                 a, b = d.ci[0].value, d.ci[1].value  # type: ignore[index]
                 decs = (self.dec(self.at("ci", 0), a), self.dec(self.at("ci", 1), b))
@@ -1203,64 +1195,32 @@ class _OutcomeChecker:
                     se_lo, se_hi = se_range_from_ci(a, b, d.level, log, decs)
                 except UserInputError:
                     return
-                se_text = f"the {d.level:g}% CI [{a:g}, {b:g}]"
-            if log and est - h <= 0:
-                return
-            f = math.log if log else (lambda x: x)
-            centre = abs(f(est))
-            low_est = min(abs(f(est - h)), abs(f(est + h)))
-            if (est - h) * (est + h) <= 0 and not log:
-                low_est = 0.0
-            if log and (est - h) <= 1 <= (est + h):
-                low_est = 0.0
-            stats = [low_est / se_hi, centre / ((se_lo + se_hi) / 2), max(
-                abs(f(est - h)), abs(f(est + h))) / max(se_lo, 1e-300)]  # fmt: skip
-
-            def p_of(t: float) -> float:
-                return float(2 * ndtr(-t))
-
-            test = "z"
-            what = f"{d.metric} = {est:g} with {se_text}{' (log scale)' if log else ''}"
+                src = f"the {d.level:g}% CI [{a:g}, {b:g}]"
+            f = math.log if log else float
+            what = f"{d.metric} = {est:g} with {src}{' (log scale)' if log else ''}"
         else:
             return
-        if not all(math.isfinite(x) for x in stats):
-            return
+        r = implied_p(est, h, se_lo, se_hi, df, f)
         self.comparisons += 1
-        p_high, p_mid, p_low = p_of(min(stats)), p_of(stats[1]), p_of(max(stats))
         p_dec = self.dec(self.at("p"), d.p.value)
         ph = _half(p_dec) if d.p_bound == "=" else 0.0
-        rep_lo, rep_hi = d.p.value - ph, d.p.value + ph
-        if d.p_bound == "<":
-            fits = p_low <= rep_hi + _EPS
-        elif d.p_bound == ">":
-            fits = p_high >= rep_lo - _EPS
-        else:
-            fits = p_low <= rep_hi + _EPS and p_high >= rep_lo - _EPS
-        if fits:
+        fits_low = r.p_low <= d.p.value + ph + _EPS or d.p_bound == ">"
+        fits_high = r.p_high >= d.p.value - ph - _EPS or d.p_bound == "<"
+        if fits_low and fits_high:
             return
-        said = f"p {d.p_bound} {_fmt(d.p.value, p_dec)}"
-        t_mid = stats[1]
-        recomputed = (
-            f"{what} gives {test} = {t_mid:.2f}, p = {_fmt(p_mid)} ({_fmt(p_low)} to "
-            f"{_fmt(p_high)} allowing rounding)"
-        )
-        reported_sig = _reported_significant(d.p.value, d.p_bound, ALPHA)
-        computed_sig = _computed_significant(p_low, p_high, ALPHA)
-        decision = (
-            f"; the reported p is {'significant' if reported_sig else 'not significant'} at "
-            f"{ALPHA:g} and the recomputed one is not"
-            if reported_sig is not None
-            and computed_sig is not None
-            and reported_sig != computed_sig
-            else ""
-        )
-        split = ""
-        if "ASSUMED" in what and d.p.value < p_low:
+        said = _reported_significant(d.p.value, d.p_bound, ALPHA)
+        decision = split = ""
+        if None is not said != _computed_significant(r.p_low, r.p_high, ALPHA) is not None:
+            decision = f"; the reported p is {'' if said else 'not '}significant at {ALPHA:g} and "
+            decision += "the recomputed one is not"
+        if "ASSUMED" in what and not fits_low:
             split = "; no split of n fits (the equal split gives the largest t)"
         self.add(
             "error",
             self.at("p"),
-            f"reported {said} does not fit the reported effect: {recomputed}{decision}{split}",
+            f"reported p {d.p_bound} {_fmt(d.p.value, p_dec)} does not fit the reported effect: "
+            f"{what} gives {r.test} = {r.statistic:.2f}, p = {_fmt(r.p)} ({_fmt(r.p_low)} to "
+            f"{_fmt(r.p_high)} allowing rounding){decision}{split}",
             "effect-p",
         )
 
