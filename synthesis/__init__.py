@@ -34,6 +34,8 @@ _API = {
     "predict": "synthesis.stats.predict",
     "confint": "synthesis.stats.predict",
     "fit_many": "synthesis.stats.many",
+    "to_pymare": "synthesis.stats.pymare_io",
+    "from_pymare": "synthesis.stats.pymare_io",
     "forest": "synthesis.plots",
     "funnel": "synthesis.plots",
 }

@@ -16,6 +16,7 @@ module                        concern
 :mod:`~.subgroup`             subgroup analyses and the test for subgroup differences
 :mod:`~.bias`                 ``regtest`` and ``trimfill``
 :mod:`~.many`                 many analyses at once (arrays, pandas, Dask)
+:mod:`~.pymare_io`            exchange with PyMARE (``to_pymare``, ``from_pymare``)
 ============================  ==========================================================
 """
 
@@ -52,6 +53,7 @@ from synthesis.stats.measures import (
     es_zcor,
 )
 from synthesis.stats.predict import confint, predict
+from synthesis.stats.pymare_io import from_pymare, to_pymare
 from synthesis.stats.results import (
     Coefficient,
     MetaResult,
@@ -106,6 +108,7 @@ __all__ = [
     "events_from_percent",
     "fit_arrays",
     "fit_many",
+    "from_pymare",
     "influence",
     "leave1out",
     "predict",
@@ -117,6 +120,7 @@ __all__ = [
     "se_from_ci",
     "se_from_p",
     "subgroup",
+    "to_pymare",
     "transf_exp",
     "transf_ilogit",
     "transf_ipft_hm",
