@@ -161,6 +161,7 @@ class OutcomeAnalysis:
                     "es_method": r.es_method,
                     "derived": r.derived,
                     "assumed": r.assumed,
+                    "from_p": r.from_p,
                     "risk_of_bias": r.rob,
                 }
             )

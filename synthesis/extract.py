@@ -455,8 +455,7 @@ def _direction_and_p(
         sign = (est > ref) - (est < ref)
         out["direction"] = sign if spec.direction == "higher is better" else -sign
         out["direction_how"] = (
-            f"from the sign of the reported {metric} {est:g} against {ref:g} "
-            f"({spec.direction})"
+            f"from the sign of the reported {metric} {est:g} against {ref:g} ({spec.direction})"
         )
     else:
         out["direction_how"] = (

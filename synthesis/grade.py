@@ -302,7 +302,7 @@ def _imprecision_direction_only(analysis: OutcomeAnalysis) -> GradeStep:
     else:
         said = f"{v.positive} of {v.k} studies favour the intervention"
         if v.positive + v.negative:
-            said += f" (sign test p = {v.sign_test_p:.2g})"
+            said += f", sign test p = {v.sign_test_p:.2g}"
     return GradeStep(
         "imprecision",
         -2,

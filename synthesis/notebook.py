@@ -169,8 +169,8 @@ def effect_sizes(analysis: OutcomeAnalysis) -> pd.DataFrame:
     """Every study result for the outcome: status, effect size, and how it was obtained."""
     table = analysis.study_table()
     cols = ["label", "status", "reason", "n", "yi", "vi", "estimate", "ci_lb", "ci_ub",
-            "weight", "es_method", "derived", "assumed"]  # fmt: skip
-    table = table[cols].set_index("label")
+            "weight", "es_method", "derived", "assumed", "from_p"]  # fmt: skip
+    table = table[cols].set_index("label").rename(columns={"from_p": "derived from p"})
     table["n"] = table["n"].round().astype("Int64")  # participants are whole people
     return table
 
@@ -690,7 +690,7 @@ def albatross_plot(analyses: list[OutcomeAnalysis]) -> Any:
     fig = albatross(_swims(analyses))
     if fig is None:
         return _html("<p>No result has both a p value and a sample size.</p>")
-    return fig
+    return _html(_render(fig))  # inline SVG: its title and text alternative stay readable
 
 
 def effect_direction_plot(analyses: list[OutcomeAnalysis]) -> Any:
@@ -700,4 +700,4 @@ def effect_direction_plot(analyses: list[OutcomeAnalysis]) -> Any:
     fig = effect_direction(_swims(analyses))
     if fig is None:
         return _html("<p>No study reports a direction for any outcome.</p>")
-    return fig
+    return _html(_render(fig))

@@ -94,6 +94,11 @@ def _fmt(x: float, measure: str) -> str:
     return f"{x:.2f}"
 
 
+def _forest_label(label: str, from_p: bool) -> str:
+    """A study's forest-plot label; effect sizes derived from a p value say so."""
+    return f"{label} (derived from p)" if from_p else label
+
+
 def forest(analysis: OutcomeAnalysis) -> SvgFigure:
     """Forest plot: each study's estimate and CI on the natural scale, its weight, the
     pooled diamond and the prediction interval; excluded studies below in grey."""
@@ -120,7 +125,7 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
             labels.append(
                 (
                     y,
-                    r.label,
+                    _forest_label(r.label, r.from_p),
                     f"{_fmt(r.estimate, analysis.measure)} "
                     f"[{_fmt(r.ci_lb, analysis.measure)}, "
                     f"{_fmt(r.ci_ub, analysis.measure)}]",
@@ -176,7 +181,7 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
                 labels.append(
                     (
                         y,
-                        f"{r.label} ({r.status})",
+                        f"{_forest_label(r.label, r.from_p)} ({r.status})",
                         f"{_fmt(r.estimate, analysis.measure)} "
                         f"[{_fmt(r.ci_lb, analysis.measure)}, "
                         f"{_fmt(r.ci_ub, analysis.measure)}]",

@@ -119,9 +119,9 @@ def outcome_swim(analysis: OutcomeAnalysis) -> OutcomeSwim:
     estimates = None
     if analysis.fit is None:
         table = analysis.study_table()
-        keys = {r.study for r in chosen}
-        values = table[table.study.isin(keys)]["estimate"].tolist()
-        estimates = summarise_estimates(values)
+        if not table.empty:
+            keys = {r.study for r in chosen}
+            estimates = summarise_estimates(table[table.study.isin(keys)]["estimate"].tolist())
     return OutcomeSwim(analysis, voters, unknown, votes, combined, estimates)
 
 
