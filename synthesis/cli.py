@@ -153,13 +153,41 @@ def cmd_sof(args: argparse.Namespace) -> int:
         table.insert(0, "question", qid)
         frames.append(table)
     table = pd.concat(frames, ignore_index=True)
-    if args.format == "csv":
+    if args.format == "docx":
+        from synthesis.grade import LEVEL_DEFINITIONS
+        from synthesis.wordbrief import frame_to_docx
+
+        if not args.output:
+            raise UserInputError("--format docx writes a file: give it with --output FILE.docx")
+        frame_to_docx(
+            table,
+            Path(args.output),
+            title="Summary of findings",
+            notes=[
+                f"{level.capitalize()} certainty: {text}"
+                for level, text in LEVEL_DEFINITIONS.items()
+            ],
+            group_by="question",
+        )
+        print(f"wrote {args.output}")
+    elif args.format == "csv":
         print(table.to_csv(index=False), end="")
     else:
         for row in table.to_dict("records"):
             print(f"{row['question']} / {row['outcome']}")
             for key, value in list(row.items())[2:]:
                 print(f"    {key}: {value}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from synthesis.export import export_package
+    from synthesis.validate import load_evidence
+
+    for path in export_package(
+        load_evidence(_root(args)), Path(args.output), questions=args.question
+    ):
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -322,8 +350,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
     p.add_argument("--question", help="one question id (default: all)")
     p.add_argument("--root", default=".", help="project root (default: .)")
-    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.add_argument("--format", choices=("text", "csv", "docx"), default="text")
+    p.add_argument("--output", help="file to write (required with --format docx)")
     p.set_defaults(func=cmd_sof)
+
+    p = sub.add_parser(
+        "export",
+        help="write effect sizes, pooled results and vote counts as a Frictionless Data Package",
+    )
+    p.add_argument("--question", action="append", help="question id (repeatable; default: all)")
+    p.add_argument("--output", required=True, help="folder to write the CSVs and datapackage.json")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "claims", help="the claims register: each claim, its checks against the records, verdict"

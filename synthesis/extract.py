@@ -2,7 +2,7 @@
 
 :func:`effect_table` looks at every outcome record serving one outcome of one question,
 turns its data into the inputs of metafor's ``escalc`` for the question's measure (using
-the conversions of :mod:`synthesis.effects`), and says for each row whether it is pooled,
+the conversions of :mod:`synthesis.stats.conversions`), and says for each row whether it is pooled,
 and if not, why. Nothing is dropped silently: excluded, narrative and not-poolable rows
 stay in the table with their reason, so the evidence map and reports can show them.
 """
@@ -18,7 +18,7 @@ from synthesis import records
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 #: Row status values, in the order reports list them.
 STATUSES = ("pooled", "excluded", "not poolable", "narrative", "awaiting results")
@@ -77,13 +77,15 @@ def _flag(*nums: records.Num | None) -> bool:
     return any(n is not None and n.derived for n in nums)
 
 
-def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, str, bool, bool]:
+def _convert(
+    data: Any, measure: str, prepost_r: float, use_implied_r: bool = True
+) -> tuple[float, float, str, bool, bool]:
     """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
-    from synthesis import effects
+    from synthesis import stats
     from synthesis.errors import UserInputError
 
     def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
-        frame = effects.escalc(measure_, {k: [v] for k, v in cols.items()}, **kw)
+        frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
         row = frame.iloc[0]
         return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
 
@@ -99,7 +101,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
 
     if measure == "SMCC":
         if kind == "pre_post":
-            return _smcc_from_prepost(data, prepost_r, one)
+            return _smcc_from_prepost(data, prepost_r, one, use_implied_r)
         if kind == "reported_effect" and data.metric in ("SMCC", "d", "g") and data.n is not None:
             # a within-group standardised change reported by the paper; metafor's SMCC
             # variance 1/n + yi^2/(2n). The paper's standardiser is not always stated.
@@ -135,7 +137,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
             return _reported_difference(data, measure)
         raise _NotPoolable(f"{kind} data cannot give a {measure}")
 
-    if measure in effects.PROPORTION_MEASURES:
+    if measure in stats.PROPORTION_MEASURES:
         if kind != "proportion":
             raise _NotPoolable(f"{kind} data cannot give a single-group proportion")
         n = _v(data.n)
@@ -145,7 +147,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
             note = ""
         else:
             try:
-                count, note = effects.events_from_percent(_percent_text(data.percent), int(n))
+                count, note = stats.events_from_percent(_percent_text(data.percent), int(n))
             except UserInputError as exc:
                 raise _NotPoolable(
                     f"the reported percentage does not fit the reported n ({exc}); the "
@@ -171,7 +173,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
             log = measure != "RD"
             est = _v(data.estimate)
             yi = math.log(est) if log else est
-            vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level, log=log))
+            vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level, log=log))
             how = (
                 f"reported {measure} {est:g} with {data.level:g}% CI "
                 f"[{_v(data.ci[0]):g}, {_v(data.ci[1]):g}]; "
@@ -189,10 +191,72 @@ def _percent_text(num: records.Num | None) -> str:
     return f"{num.value:g}"
 
 
+def implied_prepost_r(
+    data: records.PrePost, sd_pre: float, sd_post: float
+) -> tuple[float, str] | None:
+    """The pre-post correlation a study's own numbers imply, with how; None if they don't.
+
+    From the SD of change (reported, or from its CI), else from a paired t statistic,
+    else from an exact two-sided p (t on n - 1 df), with the pre and post means and SDs
+    (Cochrane Handbook 6.5.2.8 [higgins2023cochrane]_)::
+
+        SD_change = |mean_post - mean_pre| sqrt(n) / t
+        r = (SD_pre^2 + SD_post^2 - SD_change^2) / (2 SD_pre SD_post)
+
+    An implied r outside (-1, 1) means the numbers do not fit together: None.
+
+    Examples
+    --------
+    >>> from synthesis.records import PrePost
+    >>> d = PrePost(kind="pre_post", n=20, mean_pre=10, sd_pre=4, mean_post=8, sd_post=4,
+    ...             sd_change=4)
+    >>> implied_prepost_r(d, 4.0, 4.0)[0]
+    0.5
+    """
+    from scipy import stats
+
+    n = _v(data.n)
+    diff = (
+        abs(_v(data.mean_post) - _v(data.mean_pre))
+        if data.mean_pre is not None and data.mean_post is not None
+        else math.nan
+    )
+    if data.sd_change is not None:
+        sdc, how = _v(data.sd_change), f"from the SD of change {_v(data.sd_change):g}"
+    elif data.ci_change is not None:
+        lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
+        from synthesis import stats
+
+        sdc = float(stats.sd_from_ci(lo, hi, n, level=data.level, dist="t"))
+        how = f"from the SD of change {sdc:.4g} (from its {data.level:g}% CI [{lo:g}, {hi:g}])"
+    elif data.statistic is not None and data.statistic.kind == "t" and math.isfinite(diff):
+        t = abs(data.statistic.value)
+        sdc = diff * math.sqrt(n) / t if t > 0 else math.nan
+        how = (
+            f"from the paired t = {data.statistic.value:g} with the means (SD of change {sdc:.4g})"
+        )
+    elif data.p is not None and data.p_bound == "=" and math.isfinite(diff) and n > 1:
+        p = _v(data.p)
+        t = float(stats.t.isf(p / 2, n - 1))
+        sdc = diff * math.sqrt(n) / t if 0 < p < 1 else math.nan
+        how = (
+            f"from the reported p = {p:g} (two-sided paired t on n - 1 = {n - 1:g} df assumed, "
+            f"t = {t:.4g}, SD of change {sdc:.4g})"
+        )
+    else:
+        return None
+    if not (math.isfinite(sdc) and sd_pre > 0 and sd_post > 0):
+        return None
+    r = (sd_pre**2 + sd_post**2 - sdc**2) / (2 * sd_pre * sd_post)
+    if not -1 < r < 1:
+        return None
+    return float(r), how + " with the pre and post SDs (Cochrane Handbook 6.5.2.8)"
+
+
 def _smcc_from_prepost(
-    data: records.PrePost, prepost_r: float, one: Any
+    data: records.PrePost, prepost_r: float, one: Any, use_implied_r: bool = True
 ) -> tuple[float, float, str, bool, bool]:
-    from synthesis import effects
+    from synthesis import stats
 
     n = _v(data.n)
     level = data.level
@@ -211,7 +275,7 @@ def _smcc_from_prepost(
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
             lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
-            sd = float(effects.sd_from_ci(lo, hi, n, level=level, dist="t"))
+            sd = float(stats.sd_from_ci(lo, hi, n, level=level, dist="t"))
             note = (
                 f"SD of change {sd:.4g} derived from the {level:g}% CI of the mean change "
                 f"[{lo:g}, {hi:g}] with n = {n:g} (t distribution)"
@@ -243,7 +307,7 @@ def _smcc_from_prepost(
         if sd is not None:
             sds.append(_v(sd))
         elif ci is not None:
-            value = float(effects.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
+            value = float(stats.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
             sds.append(value)
             notes.append(
                 f"SD {which} {value:.4g} derived from the {level:g}% CI of the mean "
@@ -252,8 +316,18 @@ def _smcc_from_prepost(
             derived = True
         else:
             raise _NotPoolable(f"no SD or CI of the {which} mean, and no SD of change")
-    assumed = data.r_prepost is None
-    r = prepost_r if assumed else _v(data.r_prepost)
+    implied = implied_prepost_r(data, sds[0], sds[1]) if data.r_prepost is None else None
+    if data.r_prepost is not None:
+        r, assumed, r_note = _v(data.r_prepost), False, " reported"
+        derived = derived or _flag(data.r_prepost)
+    elif implied is not None and use_implied_r:
+        r, assumed, derived = implied[0], False, True
+        r_note = f" DERIVED {implied[1]}"
+    else:
+        r, assumed = prepost_r, True
+        r_note = " ASSUMED (not reported; the question's analysis plan sets it)"
+        if implied is not None:
+            r_note += f"; the study's own numbers imply {implied[0]:.4g} ({implied[1]})"
     cols = {
         "m1i": _v(data.mean_post),
         "m2i": _v(data.mean_pre),
@@ -263,9 +337,7 @@ def _smcc_from_prepost(
         "ri": r,
     }
     yi, vi, how, _ = one("SMCC", cols)
-    how = f"SMCC from pre and post means and SDs; pre-post r = {r:g}" + (
-        " ASSUMED (not reported; the question's analysis plan sets it)" if assumed else " reported"
-    )
+    how = f"SMCC from pre and post means and SDs; pre-post r = {r:.4g}{r_note}"
     if notes:
         how += "; " + "; ".join(notes)
     return yi, vi, how, derived, assumed
@@ -274,7 +346,7 @@ def _smcc_from_prepost(
 def _reported_difference(
     data: records.ReportedEffect, measure: str
 ) -> tuple[float, float, str, bool, bool]:
-    from synthesis import effects
+    from synthesis import stats
 
     est = _v(data.estimate)
     derived = _flag(data.estimate, data.n, data.n1, data.n2)
@@ -282,7 +354,7 @@ def _reported_difference(
         if data.metric != "MD":
             raise _NotPoolable(f"a reported {data.metric} is not a mean difference")
         if data.ci is not None:
-            vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
+            vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
             return (
                 est,
                 vi,
@@ -315,10 +387,10 @@ def _reported_difference(
         yi = est
         conv = f"reported {data.metric} {est:g} used as Hedges' g"
     if math.isfinite(n1):
-        vi = float(effects.var_d(yi, n1, n2))
+        vi = float(stats.var_d(yi, n1, n2))
         how = f"{conv}; variance from group sizes ({sizes})"
     elif data.ci is not None:
-        vi = float(effects.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
+        vi = float(stats.var_from_ci(_v(data.ci[0]), _v(data.ci[1]), data.level))
         how = f"{conv}; variance from its {data.level:g}% CI"
     else:
         raise _NotPoolable("a reported SMD needs group sizes (or a total n) or a CI")
@@ -419,9 +491,9 @@ def _effect_from_p(
     if not res.is_value:
         raise _NotPoolable(f"{res.method}; a bound is never pooled")
     if measure in ("ZCOR", "COR"):
-        from synthesis import effects
+        from synthesis import stats
 
-        frame = effects.escalc(measure, {"ri": [res.estimate], "ni": [_v(data.n)]})
+        frame = stats.escalc_table(measure, {"ri": [res.estimate], "ni": [_v(data.n)]})
         return float(frame["yi"].iloc[0]), float(frame["vi"].iloc[0]), res.method
     return res.estimate, res.variance, res.method
 
@@ -437,7 +509,7 @@ def _direction_and_p(
     """
     from scipy.stats import norm
 
-    from synthesis.effects import NULL_VALUES
+    from synthesis.vocabulary import NULL_VALUES
 
     out: dict[str, Any] = {}
     null = NULL_VALUES.get(spec.measure)
@@ -488,7 +560,7 @@ _RATIO_METRICS = ("OR", "RR", "HR")
 def _own_metric(data: Any) -> tuple[str, float, float] | None:
     """(metric, estimate, SE on the analysis scale) of a reported effect that the
     question's measure cannot use; SE is NaN without a CI or SE. None otherwise."""
-    from synthesis import effects
+    from synthesis import stats
 
     if not isinstance(data, records.ReportedEffect):
         return None
@@ -500,7 +572,7 @@ def _own_metric(data: Any) -> tuple[str, float, float] | None:
     if data.ci is not None:
         lo, hi = _v(data.ci[0]), _v(data.ci[1])
         if not ratio or (lo > 0 and hi > 0):
-            se = float(effects.se_from_ci(lo, hi, data.level, log=ratio))
+            se = float(stats.se_from_ci(lo, hi, data.level, log=ratio))
     elif data.se is not None and not ratio:
         se = _v(data.se)
     return data.metric, est, se
@@ -538,7 +610,12 @@ def _comparative(study: records.Study) -> bool:
 
 
 def effect_rows(
-    base: EvidenceBase, question: str, outcome: str, *, prepost_r: float | None = None
+    base: EvidenceBase,
+    question: str,
+    outcome: str,
+    *,
+    prepost_r: float | None = None,
+    use_implied_r: bool = True,
 ) -> list[EffectRow]:
     """Every study result for ``question``/``outcome``, pooled or not, each with its reason.
 
@@ -551,6 +628,10 @@ def effect_rows(
     prepost_r : float, optional
         Pre-post correlation assumed where a pre-post study reports none (default: the
         question's ``analysis.prepost_r``).
+    use_implied_r : bool, default True
+        Use the pre-post r a study's own numbers imply (:func:`implied_prepost_r`) before
+        the assumed one; False assumes ``prepost_r`` wherever no r is reported (for the
+        robustness grid).
     """
     from synthesis import integrity
     from synthesis.bib import short_label
@@ -593,7 +674,9 @@ def effect_rows(
                     status, reason = "not poolable", str(exc)
         else:
             try:
-                yi, vi, how, derived, assumed = _convert(data, spec.measure, r_assumed)
+                yi, vi, how, derived, assumed = _convert(
+                    data, spec.measure, r_assumed, use_implied_r
+                )
                 marked_derived, marked_assumed = _marks(data)
                 derived, assumed = derived or marked_derived, assumed or marked_assumed
                 if marked_assumed:

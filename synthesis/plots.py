@@ -11,14 +11,14 @@ import io
 import math
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from synthesis.analysis import OutcomeAnalysis
+    from synthesis.evidence import EvidenceBase
     from synthesis.swim_outcomes import OutcomeSwim
-    from synthesis.validate import EvidenceBase
 
 _RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 

@@ -156,7 +156,7 @@ def test_smcc_from_paired_p_matches_escalc_on_the_same_data():
     # t(15) = 2 / (4 / 4) = 2; its p, turned back, must give metafor's SMCC for these data
     from scipy.stats import t as tdist
 
-    from synthesis.effects import escalc
+    from synthesis.stats import escalc
 
     p = 2 * tdist.sf(2.0, 15)
     res = from_p.smcc_from_p(p, 16, sign=+1)
