@@ -701,6 +701,8 @@ def effect_direction_plot(analyses: list[OutcomeAnalysis]) -> Any:
     if fig is None:
         return _html("<p>No study reports a direction for any outcome.</p>")
     return _html(_render(fig))
+
+
 def search_methods(base: EvidenceBase) -> Any:
     """How the studies of each question were found: the seed's references, then each
     search with its date (and where the date comes from), where it ran, its aim and terms."""

@@ -492,20 +492,16 @@ def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
     """
     from matplotlib import rc_context
 
-    cols = [
-        s
-        for s in swims
-        if s.voters
-        or any(
-            "not reported" in r.direction_how or r.direction_how.startswith("reported")
-            for r in s.unknown
-        )
-    ]
+    def told(s: OutcomeSwim) -> tuple:
+        # results whose record gives a direction (mixed or unclear ones included)
+        return (*s.voters, *(r for r in s.unknown if r.direction_how.startswith("reported")))
+
+    cols = [s for s in swims if s.voters]
     if not any(s.voters for s in cols):
         return None
     studies: dict[str, tuple[str, str]] = {}
     for s in cols:
-        for r in (*s.voters, *s.unknown):
+        for r in told(s):
             studies.setdefault(r.key, (r.label, r.rob))
     order = sorted(studies, key=lambda k: studies[k][0])
     n_rows, n_cols = len(order), len(cols)
@@ -518,8 +514,7 @@ def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
             ax.axhspan(y - 0.5, y + 0.5, color=ROB_COLOURS.get(rob, "#BBBBBB"), alpha=0.18, lw=0)
             ax.text(-0.6, y, f"{studies[key][0]}  ({rob})", ha="right", va="center", fontsize=8)
         for j, s in enumerate(cols):
-            cells = {r.key: r for r in s.unknown}
-            cells.update({r.key: r for r in s.voters})
+            cells = {r.key: r for r in told(s)}
             for i, key in enumerate(order):
                 r = cells.get(key)
                 if r is None:
