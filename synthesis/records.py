@@ -639,6 +639,9 @@ class Analysis(_Model):
 
     method: Method = "REML"
     test: Test = "z"
+    test_reason: str | None = Field(
+        None, min_length=10, description="why this test (z, knha or adhoc) was chosen"
+    )
     level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
     alternative_methods: list[Method] = [
         "DL",
