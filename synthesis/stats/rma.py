@@ -123,7 +123,8 @@ def prepare(yi: object, vi: object, mods: object, slab: object, *, stacklevel: i
         slabs = tuple(f"Study {i + 1}" for i in range(k_all))
         slab_given = False
     else:
-        slabs = unique_labels([str(s) for s in (slab if not isinstance(slab, str) else [slab])])
+        given = [slab] if isinstance(slab, str) else list(slab)  # type: ignore[call-overload]
+        slabs = unique_labels([str(s) for s in given])
         if len(slabs) != k_all:
             raise UserInputError(
                 f"slab has {len(slabs)} labels but yi has {k_all} values; they must match."
