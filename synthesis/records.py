@@ -659,6 +659,9 @@ class Analysis(_Model):
 
     method: Method = "REML"
     test: Test = "z"
+    test_reason: str | None = Field(
+        None, min_length=10, description="why this test (z, knha or adhoc) was chosen"
+    )
     level: Level = 95.0
     alternative_methods: list[Method] = [
         "DL",

@@ -309,7 +309,7 @@ class MetaResult:
         lines.append(f"{qname}(df = {self.k - self.p}) = {_fmt(self.QE)}, p-val {_p_eq(self.QEp)}")
         if mr:
             lines.append("")
-            if self.test == "knha":
+            if self.test in ("knha", "adhoc"):
                 lines.append(
                     f"Test of Moderators (coefficients 2:{self.p}):\n"
                     f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = {_fmt(self.QM)}, "
@@ -323,13 +323,13 @@ class MetaResult:
         lines.append("")
         lines.append("Model Results:")
         lines.append("")
-        stat = "tval" if self.test == "knha" else "zval"
-        header = ["", "estimate", "se", stat] + (["df"] if self.test == "knha" else [])
+        stat = "tval" if self.test in ("knha", "adhoc") else "zval"
+        header = ["", "estimate", "se", stat] + (["df"] if self.test in ("knha", "adhoc") else [])
         header += ["pval", "ci.lb", "ci.ub", ""]
         rows = [header]
         for c in self.coefficients:
             row = [c.name, _fmt(c.estimate), _fmt(c.se), _fmt(c.zval)]
-            if self.test == "knha":
+            if self.test in ("knha", "adhoc"):
                 row.append(str(self.df))
             row += [_fmt_p(c.pval), _fmt(c.ci_lb), _fmt(c.ci_ub), _stars(c.pval)]
             rows.append(row)
@@ -355,7 +355,7 @@ class MetaResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        stat = "tval" if self.test == "knha" else "zval"
+        stat = "tval" if self.test in ("knha", "adhoc") else "zval"
         head = "".join(
             f"<th>{h}</th>" for h in ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub")
         )
