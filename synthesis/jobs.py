@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthesis import vocabulary
+from synthesis.bib import STYLES
 from synthesis.errors import UserInputError
+from synthesis.notebook import cite_markdown
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -51,7 +53,13 @@ __all__ = [
 #: The question template, relative to the project root.
 TEMPLATE = "notebooks/_template_question.ipynb"
 #: Build parameters a question notebook takes: option name -> notebook variable.
-PARAMETERS = {"method": "METHOD", "test": "TEST", "level": "LEVEL", "prepost_r": "PREPOST_R"}
+PARAMETERS = {
+    "method": "METHOD",
+    "test": "TEST",
+    "level": "LEVEL",
+    "prepost_r": "PREPOST_R",
+    "style": "STYLE",
+}
 _TITLE_TAG = "question-title"
 _PARAMS_TAG = "parameters"
 _INJECTED_TAG = "injected-parameters"
@@ -259,6 +267,9 @@ def plan_notebooks(
                     params=params,
                 )
             )
+    style = (params or {}).get("style")
+    for spec in specs:  # [@key] in markdown cells, in the page's reference style
+        spec.notebook = cite_markdown(spec.notebook, base, spec.question, style)
     return specs
 
 
@@ -290,7 +301,8 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     items : list of str
         Keys ``method`` (:data:`synthesis.vocabulary.METHODS`), ``test``
         (:data:`synthesis.vocabulary.TESTS`), ``level`` (a percentage strictly between
-        1 and 100) and ``prepost_r`` (-1 to 1).
+        1 and 100), ``prepost_r`` (-1 to 1) and ``style`` (a reference style of
+        :data:`synthesis.bib.STYLES`: ``apa`` or ``vancouver``).
 
     Returns
     -------
@@ -331,6 +343,10 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
                     f"--param {item!r}: test must be one of {', '.join(vocabulary.TESTS)}"
                 )
             out[key] = value.lower()
+        elif key == "style":
+            if value.lower() not in STYLES:
+                raise UserInputError(f"--param {item!r}: style must be one of {', '.join(STYLES)}")
+            out[key] = value.lower()
         else:
             try:
                 number = float(value)
@@ -356,7 +372,7 @@ def variant_name(params: Mapping[str, Any]) -> str:
     """
     parts = []
     for key, value in params.items():
-        if key in ("method", "test"):
+        if key in ("method", "test", "style"):
             parts.append(str(value))
         else:
             parts.append(f"{key.replace('_', '')}{value:g}")

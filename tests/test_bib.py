@@ -135,3 +135,66 @@ def test_repository_references_never_print_anonymous_or_empty():
     for style in ("apa", "vancouver"):
         for text in format_references(list(bib.entries.values()), style=style):
             assert "Anonymous" not in text and "[No title]" not in text, text
+
+
+def test_render_citations_apa_and_vancouver():
+    from synthesis.bib import cited_keys, render_citations
+
+    bib = parse_bibliography(
+        "@article{a, author = {Seikkula, J. and Alakare, B. and Aaltonen, J.}, title = {T}, "
+        "year = {2011}}\n@article{b, author = {Razzaque, R. and Wood, L.}, title = {U}, "
+        "year = {2016}}\n@article{c, title = {Nurses and mindfulness at work today}, "
+        "year = {2025}, note = {Authors not seen}}"
+    )
+    text = "84% [@a]; retreat [@b; @a]; nurses [@c]; unknown [@zzz]."
+    assert cited_keys(text) == ["a", "b", "c", "zzz"]
+    assert render_citations(text, bib) == (
+        "84% (Seikkula et al., 2011); retreat (Razzaque & Wood, 2016; Seikkula et al., 2011); "
+        "nurses (“Nurses and mindfulness at…”, 2025); unknown [@zzz]."
+    )
+    numbers = {"a": 1, "b": 2, "c": 3}
+    assert render_citations(text, bib, style="vancouver", numbers=numbers) == (
+        "84% [1]; retreat [2, 1]; nurses [3]; unknown [@zzz]."
+    )
+    with pytest.raises(ValueError, match="unknown reference style 'harvard'"):
+        render_citations(text, bib, style="harvard")
+
+
+def test_pages_use_the_question_style_or_the_build_parameter(tmp_path):
+    import shutil
+
+    from synthesis import notebook as nb
+    from synthesis.jobs import parse_params
+    from synthesis.validate import load_evidence
+
+    shutil.copytree(ROOT / "evidence", tmp_path / "evidence")
+    shutil.copy(ROOT / "references.bib", tmp_path / "references.bib")
+    q3 = tmp_path / "evidence" / "questions" / "q3_open_dialogue.yaml"
+    q3.write_text(
+        q3.read_text(encoding="utf-8").replace(
+            "notes:\n",
+            "reference_style: vancouver\nnotes:\n  - The 84% comes from [@seikkula2011comprehensive].\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    base = load_evidence(tmp_path)
+    assert nb.page_style(base, "q3_open_dialogue") == "vancouver"
+    assert nb.page_style(base, "q3_open_dialogue", "apa") == "apa"
+    refs = nb.references(base, "q3_open_dialogue").data
+    assert 'class="references references-vancouver"' in refs
+    assert "Seikkula J, Alakare B, Aaltonen J. The Comprehensive Open-Dialogue" in refs
+    keys = nb._page_keys(base, "q3_open_dialogue")
+    number = keys.index("seikkula2011comprehensive") + 1
+    assert f"The 84% comes from [{number}]." in nb.caveats(base, "q3_open_dialogue").data
+    apa = nb.caveats(base, "q3_open_dialogue", style="apa").data
+    assert "The 84% comes from (Seikkula et al., 2011)." in apa
+    md = {"cells": [{"cell_type": "markdown", "source": "See [@seikkula2011comprehensive]."}]}
+    assert nb.cite_markdown(md, base, None)["cells"][0]["source"] == (
+        "See (Seikkula et al., 2011)."
+    )
+    assert parse_params(["style=Vancouver"]) == {"style": "vancouver"}
+    from synthesis.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="style must be one of apa, vancouver"):
+        parse_params(["style=mla"])
