@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def test_build_with_an_outcome_no_study_reports(tmp_path, capsys):
     assert code == 0, out.err
     page = (root / "reports/academic/q1_alliance.html").read_text(encoding="utf-8")
     assert "Clinician empathy" in page
+    # item 13: the commissioner page forbids script; item 17: reports/ follows the umask
+    page = (root / "reports/commissioner/q1_alliance.html").read_text(encoding="utf-8")
+    assert "script-src 'none'" in page
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (root / "reports").stat().st_mode & 0o777 == 0o777 & ~mask
 
 
 # -- item 9: one vocabulary; what a question may ask, the engine can do -----------------
