@@ -110,3 +110,15 @@ def test_question_vocabulary_is_refused_at_validate(tmp_path, capsys, old, new, 
         assert main([command, "--root", str(root)]) == 1
         err = capsys.readouterr().err
         assert "Traceback" not in err and expected in err
+
+
+def test_data_still_needed_is_shown_in_full():
+    from synthesis.evidence_map import data_still_needed
+
+    base = load_evidence(ROOT)
+    gaps = data_still_needed(base)
+    assert len(gaps) > 60  # more than pandas shows before truncating a table
+    page = nb.data_still_needed(base).data
+    assert f"<p>{len(gaps)} gaps.</p>" in page
+    for needed in gaps["needed"]:
+        assert __import__("html").escape(needed, quote=False) in page
