@@ -39,6 +39,8 @@ def outcome(measure="SMD", direction="lower is better", thresholds=SMD_CUTS):
         (-0.41, 0.33, "benefit or harm", "a small reduction", "a small increase"),
         (-2.30, 1.46, "uninformative", "a large reduction", "a large increase"),
         (-0.2, -0.2, "benefit", "a small reduction", "a small reduction"),  # boundary counts
+        (-0.5, -0.5, "benefit", "a moderate reduction", "a moderate reduction"),  # boundary
+        (-0.8, -0.8, "benefit", "a large reduction", "a large reduction"),  # boundary
     ],
 )  # fmt: skip
 def test_verdict_of_the_whole_interval(lo, hi, category, low, high):
