@@ -594,3 +594,19 @@ def render_citations(
         return "(" + "; ".join(author_year(bib[k]) for k in keys) + ")"
 
     return CITATION.sub(one, text)
+
+
+#: URL schemes a reference may link to in the reports.
+LINK_SCHEMES = ("http", "https", "doi")
+
+
+def link_allowed(url: str) -> bool:
+    """True when ``url`` is an http, https or doi address (safe to render as a link).
+
+    >>> link_allowed("https://doi.org/10.1/x"), link_allowed(" JavaScript:alert(1)")
+    (True, False)
+    """
+    from urllib.parse import urlsplit
+
+    cleaned = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    return urlsplit(cleaned).scheme.lower() in LINK_SCHEMES

@@ -890,3 +890,21 @@ def excluded_table(base: EvidenceBase) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, columns=["question", "candidate", "found by", "stage", "reason",
                                        "seen at"])  # fmt: skip
+
+
+def data_still_needed(base: EvidenceBase) -> Any:
+    """Every number still to be found, one row per gap: the whole list, never truncated.
+
+    A DataFrame longer than pandas' ``display.max_rows`` is shown cut to its first and
+    last rows; this list is what a reader acts on, so it is rendered in full.
+    """
+    from synthesis.evidence_map import data_still_needed as gaps
+
+    table = gaps(base).drop(columns="study")
+    if table.empty:
+        return _html("<p>No numbers are missing: every record can contribute.</p>")
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", None):  # whole sentences, every row
+        body = table.to_html(index=False, escape=True, na_rep="", max_rows=None, border=0)
+    return _html(f'<p>{len(table)} gaps.</p><div class="data-still-needed">{body}</div>')
