@@ -405,7 +405,9 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
         ``"record <study>"`` for every record with an outcome serving the question and
         ``"reference <key>"`` for the bibliography entries they cite. For any other
         notebook: every file under ``evidence/`` (``"record <study>"``,
-        ``"question <id>"``, ``"file <path>"``) and ``"file references.bib"``.
+        ``"question <id>"``, ``"file <path>"``) and ``"file references.bib"``; of a
+        question file only the fields that decide which results exist and pool
+        (id, title, outcomes, designs, analysis).
         Parameters, the notebook and the package code are added by the build.
     """
     inputs: dict[str, str] = {}
@@ -429,9 +431,22 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
             continue
-        inputs[labels.get(rel, f"file {rel}")] = _file_digest(root, rel)
+        label = labels.get(rel, f"file {rel}")
+        qid = label.removeprefix("question ")
+        if label.startswith("question ") and qid in base.questions:
+            # the evidence base reads only what decides which results exist and pool
+            fields = base.questions[qid].model_dump(mode="json", include=_MAP_FIELDS)
+            inputs[label] = _digest(json.dumps(fields, sort_keys=True).encode())
+        else:
+            inputs[label] = _file_digest(root, rel)
     inputs["file references.bib"] = _file_digest(root, "references.bib")
     return inputs
+
+
+#: Fields of a question file the evidence-base notebook reads (the evidence map, counts
+#: and poolability); its wording (PICO, plain question, notes, GRADE overrides) is read
+#: only by the question's own notebook.
+_MAP_FIELDS = {"id", "title", "outcomes", "designs", "analysis"}
 
 
 def _file_labels(base: EvidenceBase) -> dict[str, str]:

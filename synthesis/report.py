@@ -214,6 +214,11 @@ class _Job:
     cache_name: str = ""
     kinds: tuple[str, ...] = ()  # pages to write
     shown: dict[str, Any] = field(default_factory=dict)  # provenance on its pages
+    previous: dict[str, Any] | None = None  # its entry in the previous manifest
+    labels: dict[str, str] = field(default_factory=dict)  # study id -> label shown
+    results: dict[str, Any] | None = None  # what the notebook published
+    changes: dict[str, Any] | None = None  # what changed at its last update (JSON)
+    updated_at: str | None = None  # when its content last changed
     notebook: Any = None  # executed NotebookNode
     executed: bool = False
     reused: dict[str, Any] | None = None  # manifest entry of the previous build
@@ -922,8 +927,11 @@ async def _pipeline(
             for kind, item in job.reused["outputs"].items():
                 shutil.copyfile(reports / item["path"], tmp / item["path"])
                 job.outputs[kind] = item["path"]
+            for key in ("results", "changes", "updated_at"):
+                setattr(job, key, job.reused.get(key))
             say(f"[{job.number}/{total}] {job.name}: pages unchanged, kept")
             return
+        _what_changed(job)
         started = time.monotonic()
         if "r" not in holder:
             holder["r"] = renderer()
@@ -1137,6 +1145,12 @@ def build_reports(
                 kinds=pdf_kinds,
             )
             entry = previous.get(path.name)
+            job.previous = entry
+            job.labels = {
+                sid: base.studies[sid].label or sid
+                for sid in (k.removeprefix("record ") for k in inputs if k.startswith("record "))
+                if sid in base.studies
+            }
             selected = question is None or spec.question == question
             if not selected:
                 if entry is not None and _intact(entry, reports):
@@ -1224,6 +1238,27 @@ def build_reports(
     )
 
 
+def _what_changed(job: _Job) -> None:
+    """Find the notebook's results and what changed; put the box at the top of its pages."""
+    import nbformat
+
+    from synthesis import changes
+
+    job.results = changes.results_from_notebook(job.notebook)
+    found, job.updated_at = changes.next_version(
+        job.previous, job.inputs, job.results, job.labels, job.rendered_at
+    )
+    job.changes = found.to_json() if found is not None else None
+    box = nbformat.v4.new_markdown_cell(
+        changes.box_markdown(found, job.updated_at), metadata={"tags": ["what-changed"]}
+    )
+    box["id"] = "what-changed"
+    page = nbformat.from_dict(json.loads(json.dumps(job.notebook)))
+    at = next((i + 1 for i, c in enumerate(page.cells) if c.cell_type == "markdown"), 0)
+    page.cells.insert(at, box)
+    job.notebook = page
+
+
 def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, str]:
     """The data hash a page shows: of the evidence it reads (a question page: its own)."""
     if question is None:
@@ -1262,6 +1297,10 @@ def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, An
                 "render_key": job.reused["render_key"] if job.reused else job.render_key,
                 "status": "executed" if job.executed else "cached",
                 "rendered_at": job.rendered_at,
+                "updated_at": job.updated_at,
+                "labels": job.labels,
+                "results": job.results,
+                "changes": job.changes,
                 "outputs": {
                     kind: {"path": rel, "sha256": _sha256_file(out / rel)}
                     for kind, rel in job.outputs.items()
@@ -1271,6 +1310,12 @@ def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, An
     return {
         "format": MANIFEST_FORMAT,
         "provenance": prov,
+        # what changed in this build, by page (pages whose content did not change: absent)
+        "changes": {
+            job.name: job.changes
+            for job in jobs
+            if job.changes is not None and job.updated_at == prov["built_at"]
+        },
         "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
         "notebooks": notebooks,
     }
