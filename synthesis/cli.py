@@ -38,7 +38,11 @@ def _root(args: argparse.Namespace) -> Path:
 def cmd_validate(args: argparse.Namespace) -> int:
     from synthesis.validate import validate
 
-    root = Path(args.path)
+    if args.path is not None and args.root is not None and Path(args.path) != Path(args.root):
+        raise UserInputError(
+            f"give the project root once: --root {args.root} or the path {args.path}, not both"
+        )
+    root = Path(args.root or args.path or ".")
     if not (root / "evidence").is_dir():
         raise UserInputError(
             f"{root}: no evidence/ folder here; run from the project root or give its path"
@@ -77,7 +81,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_new_study(args: argparse.Namespace) -> int:
     from synthesis.template import write_study_template
 
-    path = write_study_template(_root(args), args.id, args.citation, force=args.force)
+    path = write_study_template(
+        _root(args), args.id, args.citation, kind=args.kind, force=args.force
+    )
     print(f"wrote {path}: fill in the fields, then run `synthesis validate`")
     return EXIT_OK
 
@@ -146,6 +152,25 @@ def cmd_sof(args: argparse.Namespace) -> int:
             print(f"{row['question']} / {row['outcome']}")
             for key, value in list(row.items())[2:]:
                 print(f"    {key}: {value}")
+    return EXIT_OK
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    import json
+
+    from synthesis.validate import load_evidence
+    from synthesis.verdicts import claim_results
+
+    base = load_evidence(_root(args))
+    if args.question and args.question not in base.questions:
+        raise UserInputError(
+            f"question {args.question!r} does not exist (allowed: {', '.join(base.questions)})"
+        )
+    results = claim_results(base, args.question)
+    if args.format == "json":
+        print(json.dumps([r.to_dict(base) for r in results], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.to_text() for r in results) if results else "no claims recorded")
     return EXIT_OK
 
 
@@ -229,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check every record and references.bib; list problems")
-    p.add_argument("path", nargs="?", default=".", help="project root (default: .)")
+    p.add_argument("--root", help="project root (default: .), as for every command")
+    p.add_argument("path", nargs="?", help="project root (the older spelling of --root)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--quiet", action="store_true", help="problems and summary only")
     p.set_defaults(func=cmd_validate)
@@ -243,6 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--citation", required=True, help="its key in references.bib")
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--force", action="store_true", help="overwrite an existing record")
+    p.add_argument(
+        "--kind",
+        default="correlation",
+        help="data kind of the outcome, i.e. which numbers the study reports: correlation "
+        "(default), two_group_binary, proportion, two_group_continuous, pre_post, "
+        "reported_effect, narrative, ... (a wrong name lists them all)",
+    )
     p.set_defaults(func=cmd_new_study)
 
     p = sub.add_parser("schema", help="regenerate evidence/schema/*.json from the record models")
@@ -316,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_sof)
+
+    p = sub.add_parser(
+        "claims", help="the claims register: each claim, its checks against the records, verdict"
+    )
+    p.add_argument("--question", help="one question id (default: all)")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser(
         "pool",

@@ -403,7 +403,8 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
     dict
         Label -> sha256. For a question notebook: ``"question <id>"`` (its file),
         ``"record <study>"`` for every record with an outcome serving the question and
-        ``"reference <key>"`` for the bibliography entries they cite. For any other
+        ``"claim <id>"`` for every claim about the question, and ``"reference <key>"``
+        for the bibliography entries the records and claims cite. For any other
         notebook: every file under ``evidence/`` (``"record <study>"``,
         ``"question <id>"``, ``"file <path>"``) and ``"file references.bib"``; of a
         question file only the fields that decide which results exist and pool
@@ -421,7 +422,14 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
             inputs[f"record {sid}"] = _file_digest(
                 root, base.files.get(sid, f"evidence/studies/{sid}.yaml")
             )
-        for key in sorted({base.studies[sid].citation for sid in studies}):
+        claims = sorted(c.id for c in base.claims.values() if c.question == qid)
+        for cid in claims:
+            inputs[f"claim {cid}"] = _file_digest(
+                root, base.files.get(f"claim:{cid}", f"evidence/claims/{cid}.yaml")
+            )
+        keys = {base.studies[sid].citation for sid in studies}
+        keys |= {c.cites for c in base.claims.values() if c.question == qid and c.cites}
+        for key in sorted(keys):
             inputs[f"reference {key}"] = _bib_digest(base, key)
         return inputs
     labels = {f: label for label, f in _file_labels(base).items()}
@@ -454,6 +462,8 @@ def _file_labels(base: EvidenceBase) -> dict[str, str]:
     for key, rel in base.files.items():
         if key.startswith("question:"):
             out[f"question {key.removeprefix('question:')}"] = rel
+        elif key.startswith("claim:"):
+            out[f"claim {key.removeprefix('claim:')}"] = rel
         else:
             out[f"record {key}"] = rel
     return out

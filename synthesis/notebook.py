@@ -386,3 +386,88 @@ def integrity(base: EvidenceBase, question: str) -> Any:
         "<p>Recomputed from the extracted numbers (errors keep an outcome out of pooling "
         "unless its record explains them):</p><ul>" + "".join(items) + "</ul>"
     )
+
+
+_VERDICT_CLASS = {
+    "supported": "verdict-supported",
+    "partly supported": "verdict-partly",
+    "not supported": "verdict-not",
+    "cannot be checked from public data": "verdict-unknown",
+}
+
+
+def _verdict_badge(verdict: str) -> str:
+    return f'<strong class="verdict {_VERDICT_CLASS[verdict]}">{_E(verdict)}</strong>'
+
+
+def claims_lead(base: EvidenceBase, question: str | None = None) -> Any:
+    """The claims a commissioner is likely to quote, each with its verdict and main reason.
+
+    Shown at the top of the commissioner brief; the full checks are in
+    :func:`claims_checked`. Empty when no such claim concerns ``question``.
+    """
+    from synthesis.verdicts import claim_results
+
+    quoted = [r for r in claim_results(base, question, pooled=False) if r.claim.commissioner]
+    if not quoted:
+        return _html("")
+    items = "".join(
+        f"<li><em>{_E(r.claim.says)}</em> {_verdict_badge(r.verdict)}. "
+        f"{_E(r.claim.reasons[0])}</li>"
+        for r in quoted
+    )
+    return _html(
+        '<div class="claims-lead"><h3>Claims you may have read</h3>'
+        f"<ul>{items}</ul><p>Each claim is checked against the studies below "
+        "(section “Claims checked”).</p></div>"
+    )
+
+
+def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
+    """Every claim about ``question`` (all when None): what it says, what it cites, each
+    check against the records, the verdict and the reviewers' reasons."""
+    from synthesis.verdicts import claim_results
+
+    results = claim_results(base, question)
+    if not results:
+        return _html("<p>No claim about this question has been recorded.</p>")
+    bib = base.bibliography
+    parts = []
+    for r in results:
+        c = r.claim
+        cited = (
+            bib.format(c.cites, html_output=True)
+            if c.cites and bib is not None and c.cites in bib
+            else "no reference given"
+        )
+        note = f" <span class='note'>({_E(c.cites_note)})</span>" if c.cites_note else ""
+        quote = f" Quoted: “{_E(c.quote)}”." if c.quote else ""
+        checks = "".join(
+            f"<tr><td>{_E(x.says)}</td><td>{_E(x.status if x.role == 'evidence' else 'context')}"
+            f"</td><td>{_E(x.detail)}</td></tr>"
+            for x in r.checks
+        )
+        override = (
+            f"<p>The checks alone give “{_E(r.computed)}”; the reviewers judge otherwise: "
+            f"{_E(c.override_reason or '')}</p>"
+            if r.computed != c.verdict
+            else ""
+        )
+        reasons = "".join(f"<li>{_E(x)}</li>" for x in c.reasons)
+        records = ", ".join(_E(base.studies[s].label or s) for s in c.records if s in base.studies)
+        parts.append(
+            f'<div class="claim"><h4>{_E(c.label)}</h4>'
+            f"<p><strong>Verdict:</strong> {_verdict_badge(c.verdict)}</p>"
+            f"<p><strong>The claim</strong> ({_E(c.source)}): {_E(c.says)}{quote}</p>"
+            f"<p><strong>It cites:</strong> {cited}{note}</p>"
+            f"<p><strong>Records that bear on it:</strong> {records}</p>"
+            '<table class="claim-checks"><thead><tr><th>Part of the claim</th>'
+            "<th>Finding</th><th>From the records</th></tr></thead>"
+            f"<tbody>{checks}</tbody></table>{override}"
+            f"<p><strong>Why:</strong></p><ul>{reasons}</ul></div>"
+        )
+    return _html(
+        "<p>Verdicts: supported, partly supported, not supported, or cannot be checked from "
+        "public data. Each part of a claim is checked against the study records; parts marked "
+        "“context” are shown but do not change the verdict.</p>" + "".join(parts)
+    )

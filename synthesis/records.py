@@ -21,6 +21,7 @@ with its file, line and field path.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -87,10 +88,17 @@ ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
 OVERALL_ROB = ("low", "some concerns", "moderate", "serious", "high", "critical", "unclear")
 
 
-class _Model(BaseModel):
-    """Strict about unknown fields; lenient about int/float."""
+#: What a new-study template writes where the student must fill in a value; any text
+#: holding it is refused by ``synthesis validate`` (a template is never pooled).
+PLACEHOLDER = "FILL IN"
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+class _Model(BaseModel):
+    """Strict about unknown fields; lenient about int/float; every number finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -131,24 +139,49 @@ class Num(_Model):
     note: str | None = None
 
 
+#: A number written as text ("76", "-0.45", "1.2e3"); not "1_000", "nan" or "inf".
+_DECIMAL = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _coerce_number(value: Any) -> Any:
     if isinstance(value, bool):
         raise PydanticCustomError("number", f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
         return {"value": value}
     if isinstance(value, str):
-        try:
-            return {"value": float(value)}
-        except ValueError:
-            raise PydanticCustomError(
-                "number",
-                f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
-                "like {value: 36, derived: how it was computed}",
-            ) from None
+        text = value.strip()
+        if _DECIMAL.fullmatch(text):
+            return {"value": float(text)}
+        if PLACEHOLDER in text:
+            raise PydanticCustomError("placeholder", "a template placeholder is not a number")
+        raise PydanticCustomError(
+            "number",
+            f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
+            "like {value: 36, derived: how it was computed}",
+        )
     return value
 
 
 Number = Annotated[Num, BeforeValidator(_coerce_number)]
+
+
+class PercentNum(Num):
+    """A percentage (0-100). ``unit: "%"`` confirms a value of at most 1 is meant as percent."""
+
+    unit: Literal["%"] | None = Field(
+        None, description='"%" confirms that a value <= 1 is a percentage (0.5 means 0.5%)'
+    )
+
+
+def _coerce_percent(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = _coerce_number(value.strip()[:-1])
+        return {**number, "unit": "%"}
+    return _coerce_number(value)
+
+
+#: A percentage: ``86`` or ``"86%"``; a value <= 1 must be written ``0.5%`` (see validate).
+Percent = Annotated[PercentNum, BeforeValidator(_coerce_percent)]
 
 
 #: Test statistics whose p value :mod:`synthesis.integrity` can recompute.
@@ -242,7 +275,9 @@ class Proportion(_Data):
 
     kind: Literal["proportion"]
     events: Number | None = None
-    percent: Number | None = None
+    percent: Percent | None = Field(
+        None, description="reported percentage, 0-100 (86 for 86%); write 0.5% for one <= 1"
+    )
     n: Number
 
     @model_validator(mode="after")
@@ -356,7 +391,7 @@ class Narrative(_Data):
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
     )
-    percent: Number | None = Field(
+    percent: Percent | None = Field(
         None, description="a reported percentage whose denominator is unknown (shown, not pooled)"
     )
     value: Number | None = Field(
@@ -557,9 +592,12 @@ def json_schemas() -> dict[str, str]:
     """JSON Schema text of a study record and of a question, keyed by file name."""
     import json
 
+    from synthesis.claims import Claim
+
     schemas = {
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
+        "claim.schema.json": Claim.model_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 

@@ -88,7 +88,7 @@ def test_assumed_prepost_r_is_recorded_and_varied(project):
         ),
     ).replace("design: cross-sectional", "design: pre-post")
     (project / "evidence/studies/smith2020.yaml").write_text(study, encoding="utf-8")
-    other = study.replace("id: smith2020", "id: other").replace("mean_pre: 26", "mean_pre: 24")
+    other = study.replace("id: smith2020", "id: other\ncohort: other").replace("mean_pre: 26", "mean_pre: 24")
     (project / "evidence/studies/other.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
@@ -112,7 +112,7 @@ def test_single_study_is_not_pooled_and_says_why(project):
 
 
 def test_override_of_method_and_level(project):
-    other = MINI_STUDY.replace("id: smith2020", "id: b").replace("r: 0.30", "r: 0.5")
+    other = MINI_STUDY.replace("id: smith2020", "id: b\ncohort: b").replace("r: 0.30", "r: 0.5")
     (project / "evidence/studies/b.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q1_alliance", "alliance", method="DL", test="z", level=90)

@@ -261,6 +261,12 @@ def test_west2014_and_amutio2015(base):
     assert west.population.n.value == 74
     assert west.design == "randomised controlled"
     assert all(not o.pool for o in west.outcomes)
+    # West 2014 abstract (Ovid abstract page), Results: high depersonalisation fell 15.5%
+    # in the intervention arm vs a 0.8% rise in the control arm at 3 months (P = .004);
+    # 9.6% vs 1.5% decrease at 12 months (P = .02).
+    three, twelve = (o.data for o in west.outcomes)
+    assert (three.value.value, three.p.value) == (-15.5, 0.004)
+    assert (twelve.value.value, twelve.p.value) == (-9.6, 0.02)
     # Amutio et al. 2015, J Contin Educ Health Prof 35(4):255-260, abstract (PubMed 26953856):
     # 42 physicians; emotional exhaustion reduced after 8 weeks (no numbers).
     ee = _one(base, "amutio2015", "emotional_exhaustion_controlled", pooled=False).data
