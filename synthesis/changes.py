@@ -120,6 +120,16 @@ def _verdict(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
 RESULT_KINDS: list[ResultKind] = [_pooled, _certainty, _verdict]
 
 
+def _claims(base: EvidenceBase, question: str) -> dict[str, dict[str, Any]]:
+    """Each claim about the question: its label, the reviewers' verdict and the computed one."""
+    from synthesis.verdicts import claim_results
+
+    return {
+        r.claim.id: {"name": r.claim.label, "verdict": r.verdict, "computed": r.computed}
+        for r in claim_results(base, question)
+    }
+
+
 def collect_results(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> dict[str, Any]:
     """Every result of one question's analyses, as plain JSON values.
 
@@ -133,8 +143,9 @@ def collect_results(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> dict
     Returns
     -------
     dict
-        ``question`` and ``outcomes`` (outcome id -> the fields of every
-        :data:`RESULT_KINDS`).
+        ``question``, ``outcomes`` (outcome id -> the fields of every
+        :data:`RESULT_KINDS`) and ``claims`` (claim id -> ``name``, ``verdict`` and
+        ``computed``, the verdict the checks give).
         Non-finite numbers are ``None``.
     """
     if not analyses:
@@ -146,7 +157,7 @@ def collect_results(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> dict
         for kind in RESULT_KINDS:
             fields.update(kind(base, a))
         outcomes[a.outcome.id] = fields
-    return {"question": question, "outcomes": outcomes}
+    return {"question": question, "outcomes": outcomes, "claims": _claims(base, question)}
 
 
 def publish_results(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> None:
@@ -366,7 +377,7 @@ def compare(
 
 #: Input labels that are content (what a reader would call a change of the report);
 #: the notebook, the package code and the libraries are not.
-CONTENT_INPUTS = ("record", "question", "reference", "file", "parameters")
+CONTENT_INPUTS = ("record", "question", "claim", "reference", "file", "parameters")
 
 
 def content_inputs(inputs: Mapping[str, str]) -> dict[str, str]:
@@ -496,7 +507,8 @@ def sentences(changes: Changes) -> list[str]:
         else:
             add(e, f"the pooled estimate moved from {before} to {after}")
     for c in changes.verdicts:
-        add(c, f"the verdict changed from {c['from']} to {c['to']}")
+        which = "the checks' verdict" if c["field"] == "computed" else "the verdict"
+        add(c, f"{which} changed from {c['from']} to {c['to']}")
     for c in changes.certainty:
         add(c, f"certainty of the evidence changed from {c['from']} to {c['to']}")
     for c in changes.counts:

@@ -203,6 +203,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         question=args.question,
         params=params,
         jobs=args.jobs,
+        scheduler=args.scheduler,
     )
     for note in result.notes:
         print(f"synthesis build: warning: {note}", file=sys.stderr)
@@ -324,6 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs", type=int, help="notebooks executed at once (default: CPUs + 1, at most 4)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="execute the notebooks on a Dask distributed cluster, e.g. tcp://127.0.0.1:8786 "
+        "(needs pip install 'synthesis[dask]'; workers must see the project at the same path)",
     )
     p.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (120)")
     p.set_defaults(func=cmd_build)

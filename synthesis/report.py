@@ -77,7 +77,7 @@ REPORTS_DIRNAME = "reports"
 #: Folder (in the project root) of builds with notebook parameters (``--param``).
 VARIANTS_DIRNAME = "reports-variants"
 # Labels of the notebook inputs that are evidence (see synthesis.jobs.notebook_inputs).
-_DATA_LABELS = ("question", "record", "reference", "file")
+_DATA_LABELS = ("question", "record", "claim", "reference", "file")
 # What each notebook becomes (the PDF is left out with ``pdf=False``).
 _OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_pdf")
 #: Jupyter kernel every notebook runs in.
@@ -911,11 +911,13 @@ async def _pipeline(
     timeout: int,
     parallel: int,
     say: Progress,
+    client: Any = None,
 ) -> str | None:
     """Execute and render every notebook into ``tmp``; return why PDFs failed, if so."""
     loop = asyncio.get_running_loop()
     total = len(jobs)
-    semaphore = asyncio.Semaphore(parallel)
+    # on a cluster the scheduler queues the notebooks: submit them all at once
+    semaphore = asyncio.Semaphore(parallel if client is None else max(1, total))
     failures: list[NotebookFailed] = []
     render_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synthesis-render")
     holder: dict[str, _Renderer] = {}
@@ -951,9 +953,16 @@ async def _pipeline(
                 say(f"[{job.number}/{total}] executing {job.name}")
                 started = time.monotonic()
                 try:
-                    job.notebook = await _execute(
-                        job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
-                    )
+                    if client is not None:
+                        from synthesis.cluster import execute_on_cluster
+
+                        job.notebook = await execute_on_cluster(
+                            client, job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                        )
+                    else:
+                        job.notebook = await _execute(
+                            job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                        )
                 except NotebookFailed as exc:
                     failures.append(exc)
                     where = "start" if exc.cell_index is None else f"cell {exc.cell_index}"
@@ -1002,6 +1011,7 @@ def build_reports(
     pdf: bool = True,
     question: str | None = None,
     params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -1032,6 +1042,10 @@ def build_reports(
         Notebook parameters (:func:`synthesis.jobs.parse_params`); the build then
         writes ``reports-variants/<variant>/`` (e.g. ``reports-variants/DL/``) and
         leaves ``reports/`` alone.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``): the notebooks
+        are executed on its workers (:mod:`synthesis.cluster`), which must see the
+        project at the same path. Pages are the same as from a local build.
 
     Returns
     -------
@@ -1183,6 +1197,12 @@ def build_reports(
                 say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
+        client = None
+        if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
+            from synthesis.cluster import connect
+
+            client = connect(scheduler)
+            say(f"executing notebooks on the Dask cluster at {scheduler}")
         tmp = Path(
             tempfile.mkdtemp(
                 prefix=f"{reports.name}.tmp-",
@@ -1203,6 +1223,7 @@ def build_reports(
                     timeout=timeout,
                     parallel=parallel,
                     say=say,
+                    client=client,
                 )
             )
             (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
@@ -1217,6 +1238,9 @@ def build_reports(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            if client is not None:
+                client.close()
 
     outputs: list[Path] = []
     for job in job_list:
@@ -1264,14 +1288,16 @@ def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, 
     if question is None:
         return {}
     data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in _DATA_LABELS}
-    records = sum(1 for k in data if k.startswith("record "))
-    refs = sum(1 for k in data if k.startswith("reference "))
+    counted = []
+    for kind, word in (("record", "study record"), ("claim", "claim"), ("reference", "reference")):
+        n = sum(1 for k in data if k.startswith(f"{kind} "))
+        if n or kind != "claim":
+            counted.append(f"{n} {word}{'s' * (n != 1)}")
     return {
         "evidence_sha256": _digest_json(data),
         "evidence_scope": (
             f"Evidence this page reads (evidence/questions/{question}.yaml, "
-            f"{records} study record{'s' * (records != 1)} and "
-            f"{refs} reference{'s' * (refs != 1)})"
+            f"{', '.join(counted[:-1])} and {counted[-1]})"
         ),
     }
 
