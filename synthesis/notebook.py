@@ -113,13 +113,15 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """One row per outcome: studies, participants, the result in plain numbers, and a sentence."""
-    from synthesis.plain import describe, fmt_interval, fmt_value
+    from synthesis.plain import describe, fmt_interval, fmt_value, verdict
 
     body = []
     for a in analyses:
         nat = a.natural()
         count = a.count
-        if nat is not None:
+        if nat is not None and not verdict(nat.ci_lb, nat.ci_ub, a.outcome).informative:
+            result = "uninformative: no single number"
+        elif nat is not None:
             result = (
                 f"{_E(fmt_value(nat.estimate, a.measure))} "
                 f"({a.settings.level:g}% CI {_E(fmt_interval(nat.ci_lb, nat.ci_ub, a.measure))})"

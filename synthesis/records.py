@@ -516,6 +516,47 @@ class Study(_Model):
 # ----------------------------------------------------------------------------- questions
 
 
+#: Measures of a single-group proportion (thresholds are bands of the 0-1 scale).
+PROPORTION_CODES = ("PLO", "PR", "PFT")
+
+
+class Thresholds(_Model):
+    """Decision thresholds of one outcome, on the scale its result is reported on.
+
+    For comparisons (SMD, SMCC, r, MD, ...): ``small`` is the smallest difference judged
+    important (a minimal important difference, or the small-effect boundary); ``moderate``
+    and ``large`` are optional further boundaries. All are distances from no effect, in
+    the reported unit (SDs, r, days; a ratio such as 1.25 for OR/RR). For single-group
+    proportions: ``bands`` are cut points between 0 and 1 (e.g. 0.25, 0.5, 0.75).
+    ``source`` says where they come from; ``assumed: true`` flags the review's own choice.
+    Used for informative statements [santesso2020grade]_ and for imprecision.
+    """
+
+    small: float | None = Field(None, gt=0, description="smallest important difference")
+    moderate: float | None = Field(None, gt=0, description="moderate-effect boundary")
+    large: float | None = Field(None, gt=0, description="large-effect boundary")
+    bands: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
+        None, description="cut points of a proportion (0-1), in increasing order"
+    )
+    source: str = Field(..., min_length=3, description="where the thresholds come from")
+    assumed: bool = Field(False, description="true when they are the review's own assumption")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.bands is not None:
+            if list(self.bands) != sorted(set(self.bands)):
+                raise PydanticCustomError(
+                    "thresholds", "bands must be distinct and in increasing order"
+                )
+            return self
+        values = [v for v in (self.small, self.moderate, self.large) if v is not None]
+        if self.small is None:
+            raise PydanticCustomError("thresholds", "give small (and optionally moderate, large)")
+        if values != sorted(set(values)):
+            raise PydanticCustomError("thresholds", "need small < moderate < large")
+        return self
+
+
 class QuestionOutcome(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -524,6 +565,29 @@ class QuestionOutcome(_Model):
     direction: Literal["higher is better", "lower is better", "not applicable"]
     description: str | None = None
     critical: bool = Field(True, description="GRADE: critical (true) or important (false)")
+    thresholds: Thresholds | None = Field(
+        None, description="decision thresholds for informative statements and imprecision"
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_fit_measure(self) -> QuestionOutcome:
+        t = self.thresholds
+        if t is None:
+            return self
+        proportion = self.measure in PROPORTION_CODES
+        if proportion and t.bands is None:
+            raise PydanticCustomError(
+                "thresholds", f"a {self.measure} outcome needs thresholds.bands (0-1 cut points)"
+            )
+        if not proportion and t.bands is not None:
+            raise PydanticCustomError(
+                "thresholds", f"bands are for proportions; a {self.measure} outcome needs small"
+            )
+        if self.measure in ("OR", "RR") and t.small is not None and t.small <= 1:
+            raise PydanticCustomError(
+                "thresholds", "ratio thresholds are ratios above 1 (e.g. small: 1.25)"
+            )
+        return self
 
 
 class Pico(_Model):

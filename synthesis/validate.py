@@ -848,7 +848,8 @@ def _cited_elsewhere(base: EvidenceBase) -> set[str]:
     """Keys cited outside study records: method references in question files and the package."""
     keys: set[str] = {c.cites for c in base.claims.values() if c.cites}
     for q in base.questions.values():
-        for text in (*q.notes, *q.analysis.sensitivity):
+        sources = [o.thresholds.source for o in q.outcomes if o.thresholds is not None]
+        for text in (*q.notes, *q.analysis.sensitivity, *sources):
             keys.update(_bracket_keys(text))
     keys.update(METHOD_KEYS)
     return keys
@@ -868,7 +869,7 @@ METHOD_KEYS: frozenset[str] = frozenset(
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
-    brown2017grim""".split()
+    brown2017grim santesso2020grade""".split()
 )
 
 

@@ -47,6 +47,8 @@ outcomes:
     name: Back at work or study, later
     timepoint: 5 years
     source: abstract
+    pool: false
+    exclude_reason: the 2-year figure is pooled
     data: {kind: proportion, events: 43, n: 50}
   - question: q3_open_dialogue
     outcome: neuroleptic_use

@@ -57,7 +57,9 @@ def test_observational_starts_low_and_precise_consistent_evidence_stays_low(proj
     assert [s.change for s in c.steps] == [0, 0, 0, 0, 0, 0]
     assert c.level == "low"
     assert statement(a, c) == (
-        "Higher clinician mindfulness may go with higher therapeutic alliance / relationship quality."
+        "Higher dispositional (trait) mindfulness of the clinician may go with higher "
+        "therapeutic alliance / relationship quality. The 95% interval runs from a small "
+        "positive association to a moderate positive association."
     )
 
 
@@ -68,7 +70,9 @@ def test_randomised_evidence_starts_high(project):
         add_study(project, f"s{i}", r, 300, design="randomised controlled", rob="low")
     a, c = certainty(project)
     assert c.start == "high" and c.level == "high"
-    assert statement(a, c).startswith("Higher clinician mindfulness goes with higher")
+    assert statement(a, c).startswith(
+        "Higher dispositional (trait) mindfulness of the clinician goes with higher"
+    )
 
 
 def test_risk_of_bias_rates_down(project):
@@ -95,7 +99,10 @@ def test_imprecision_single_small_study_is_two_levels(project):
     _, c = certainty(project)
     imp = step(c, "imprecision")
     assert imp.change == -2
-    assert "a single study" in imp.reason and "includes no effect" in imp.reason
+    # r = 0.1 (n = 50): the CI (about -0.18 to 0.37) runs from a small negative to a
+    # moderate positive association, beyond the 0.1 threshold both ways
+    assert "a single study" in imp.reason
+    assert "both an important benefit and an important harm" in imp.reason
     assert c.level == "very low"
 
 
