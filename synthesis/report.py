@@ -993,6 +993,7 @@ async def _pipeline(
             first.evalue,
             detail=f"{first.detail}\nalso failed: {others}".strip(),
             saved=first.saved,
+            origin=first.origin,
         )
     for result in results:
         if isinstance(result, BaseException):
