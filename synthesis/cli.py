@@ -126,6 +126,14 @@ def cmd_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_combine(args: argparse.Namespace) -> int:
+    from synthesis.combine_csv import combine_csv, format_text, to_json
+
+    result = combine_csv(Path(args.file))
+    print(to_json(result) if args.json else format_text(result))
+    return EXIT_OK
+
+
 def cmd_sof(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -145,13 +153,41 @@ def cmd_sof(args: argparse.Namespace) -> int:
         table.insert(0, "question", qid)
         frames.append(table)
     table = pd.concat(frames, ignore_index=True)
-    if args.format == "csv":
+    if args.format == "docx":
+        from synthesis.grade import LEVEL_DEFINITIONS
+        from synthesis.wordbrief import frame_to_docx
+
+        if not args.output:
+            raise UserInputError("--format docx writes a file: give it with --output FILE.docx")
+        frame_to_docx(
+            table,
+            Path(args.output),
+            title="Summary of findings",
+            notes=[
+                f"{level.capitalize()} certainty: {text}"
+                for level, text in LEVEL_DEFINITIONS.items()
+            ],
+            group_by="question",
+        )
+        print(f"wrote {args.output}")
+    elif args.format == "csv":
         print(table.to_csv(index=False), end="")
     else:
         for row in table.to_dict("records"):
             print(f"{row['question']} / {row['outcome']}")
             for key, value in list(row.items())[2:]:
                 print(f"    {key}: {value}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from synthesis.export import export_package
+    from synthesis.validate import load_evidence
+
+    for path in export_package(
+        load_evidence(_root(args)), Path(args.output), questions=args.question
+    ):
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -354,8 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
     p.add_argument("--question", help="one question id (default: all)")
     p.add_argument("--root", default=".", help="project root (default: .)")
-    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.add_argument("--format", choices=("text", "csv", "docx"), default="text")
+    p.add_argument("--output", help="file to write (required with --format docx)")
     p.set_defaults(func=cmd_sof)
+
+    p = sub.add_parser(
+        "export",
+        help="write effect sizes, pooled results and vote counts as a Frictionless Data Package",
+    )
+    p.add_argument("--question", action="append", help="question id (repeatable; default: all)")
+    p.add_argument("--output", required=True, help="folder to write the CSVs and datapackage.json")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "claims", help="the claims register: each claim, its checks against the records, verdict"
@@ -392,7 +438,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_pool)
 
+    p = sub.add_parser(
+        "combine",
+        help="vote count, sign test and combined p values (Stouffer, Fisher) from a CSV",
+        description=COMBINE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="CSV with columns p, direction and optionally n, label")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_combine)
+
     return parser
+
+
+COMBINE_HELP = """\
+Synthesis without meta-analysis for results that cannot be pooled: a vote count on the
+direction of effect (proportion favourable with a 95% Wilson interval, two-sided sign
+test) and one-sided p values in the favourable direction combined by Stouffer's method
+(unweighted and weighted by sqrt(n)) and Fisher's method (through PyMARE).
+
+Columns:
+  p          two-sided p value, 0 < p <= 1
+  direction  +1 favours the intervention, -1 the comparator, 0 no difference
+  n          sample size (optional; needed for the weighted Stouffer test)
+  label      study label (optional)
+
+A combined p says that some study probably has an effect in the favourable direction;
+it does not say how large the effect is.
+
+Example:
+  synthesis combine results.csv --json
+"""
 
 
 POOL_HELP = """\

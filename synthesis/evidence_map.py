@@ -13,7 +13,7 @@ from synthesis.extract import effect_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 
 def map_rows(base: EvidenceBase) -> pd.DataFrame:

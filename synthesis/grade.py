@@ -34,16 +34,29 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES
+from synthesis.vocabulary import NULL_VALUES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
+#: The GRADE Working Group's definitions of the four certainty levels, as GRADEpro prints
+#: them under a summary-of-findings table [higgins2023cochrane]_.
+LEVEL_DEFINITIONS = {
+    "high": "We are very confident that the true effect lies close to that of the estimate "
+    "of the effect.",
+    "moderate": "We are moderately confident in the effect estimate: the true effect is likely "
+    "to be close to the estimate of the effect, but there is a possibility that it is "
+    "substantially different.",
+    "low": "Our confidence in the effect estimate is limited: the true effect may be "
+    "substantially different from the estimate of the effect.",
+    "very low": "We have very little confidence in the effect estimate: the true effect is "
+    "likely to be substantially different from the estimate of effect.",
+}
 RANDOMISED = ("randomised controlled", "cluster randomised controlled", "crossover randomised")
 HIGH_RISK = ("serious", "high", "critical")
 

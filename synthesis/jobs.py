@@ -35,7 +35,7 @@ from synthesis import vocabulary
 from synthesis.errors import UserInputError
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 __all__ = [
     "PARAMETERS",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 _E = html.escape
 
@@ -298,7 +298,7 @@ def references(base: EvidenceBase, question: str | None = None) -> Any:
     bib = base.bibliography
     assert bib is not None
     items = sorted(bib.format(k, html_output=True) for k in keys if k in bib)
-    method_keys = ["viechtbauer2010metafor", "salo2023pymare", "higgins2023cochrane"]
+    method_keys = ["viechtbauer2010metafor", "higgins2023cochrane"]
     methods = [bib.format(k, html_output=True) for k in method_keys if k in bib]
     return _html(
         '<ol class="references">' + "".join(f"<li>{i}</li>" for i in items) + "</ol>"

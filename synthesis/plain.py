@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
+    from synthesis.evidence import EvidenceBase
     from synthesis.records import Question, QuestionOutcome
-    from synthesis.validate import EvidenceBase
 
 
 def fmt_value(x: float, measure: str) -> str:

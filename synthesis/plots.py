@@ -11,13 +11,13 @@ import io
 import math
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 _RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 

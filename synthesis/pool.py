@@ -54,10 +54,9 @@ def pool_csv(
     test: str = "z",
     level: float = 95,
 ) -> dict[str, Any]:
-    """Compute effect sizes with :func:`synthesis.effects.escalc` and pool them with
-    :func:`synthesis.meta.rma`; return the JSON-ready result (keys :data:`JSON_KEYS`)."""
-    from synthesis.effects import MEASURES, escalc
-    from synthesis.meta import rma
+    """Compute effect sizes with :func:`synthesis.stats.escalc_table` and pool them with
+    :func:`synthesis.stats.rma`; return the JSON-ready result (keys :data:`JSON_KEYS`)."""
+    from synthesis.stats import MEASURES, escalc_table, rma
 
     frame = read_csv(path)
     if measure is None:
@@ -70,7 +69,7 @@ def pool_csv(
     if measure not in MEASURES:
         raise UserInputError(f"--measure {measure!r} is not known; allowed: {', '.join(MEASURES)}")
     try:
-        effects = escalc(measure, frame)
+        effects = escalc_table(measure, frame)
     except UserInputError as exc:
         raise UserInputError(f"{path}: {exc}") from None
     slab = None

@@ -3,7 +3,8 @@
 A study record (``evidence/studies/<id>.yaml``) holds what one published report says:
 design, population, and one entry per outcome whose ``data`` is of exactly one kind
 (correlation, two-group binary, single-group proportion, two-group continuous,
-single-group pre-post, reported effect, or narrative only).
+single-group pre-post, reported effect, or narrative: a direction with perhaps a p
+value). Every kind may also carry a direction, a p value and the test behind it.
 
 Every number may be written bare (``n: 76``) or as a mapping that says where it was read
 and whether it was computed rather than reported::
@@ -74,6 +75,24 @@ DIRECTIONS = (
     "mixed",
     "unclear",
 )
+
+#: Tests behind a reported p value. Those in :data:`CONVERTIBLE_TESTS` let a p value and
+#: the group sizes give an effect size (:mod:`synthesis.stats.from_p`).
+TESTS = (
+    "two-sample t",
+    "Welch t",
+    "paired t",
+    "correlation t",
+    "chi2",
+    "Fisher exact",
+    "Mann-Whitney",
+    "Wilcoxon signed-rank",
+    "ANOVA",
+    "regression",
+    "log-rank",
+    "other",
+)
+CONVERTIBLE_TESTS = ("two-sample t", "paired t", "correlation t")
 
 ROB_TOOLS = ("RoB 2", "ROBINS-I", "JBI", "NOS", "AMSTAR 2", "not applicable")
 ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
@@ -233,10 +252,32 @@ class Statistic(_Model):
 
 
 class _Data(_Model):
-    """Fields shared by every data kind."""
+    """Fields shared by every data kind: the source, and the direction/p block.
+
+    Every result may say which way it points (``direction``), its p value (exact or
+    bounded, one- or two-sided) and the test behind it. These feed vote counting on the
+    direction of effect, combined p values and the albatross plot
+    (:mod:`synthesis.stats.swim`) [campbell2020swim]_, and, when the test is known,
+    the conversions of :mod:`synthesis.stats.from_p`.
+    """
 
     source: SourceRef | None = Field(None, description="default source of the numbers below")
     note: str | None = None
+    direction: Literal[DIRECTIONS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="which way the result points, as the source reports it (leave out to "
+        "take it from the estimate)",
+    )
+    p: Number | None = Field(None, description="p value of the comparison, as reported")
+    p_bound: Literal["=", "<", ">"] = Field(
+        "=", description="'<' when the paper gives p < value rather than an exact p"
+    )
+    p_sided: Literal["two-sided", "one-sided"] = Field(
+        "two-sided", description="'one-sided' when the paper reports a one-sided p"
+    )
+    test: Literal[TESTS] | None = Field(  # type: ignore[valid-type]
+        None, description="the test behind p, when the source names it"
+    )
 
 
 class Correlation(_Data):
@@ -245,10 +286,6 @@ class Correlation(_Data):
     kind: Literal["correlation"]
     r: Number
     n: Number
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     statistic: Statistic | None = Field(
         None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )
@@ -340,10 +377,6 @@ class PrePost(_Data):
     )
     timepoint_pre: str | None = None
     timepoint_post: str | None = None
-    p: Number | None = Field(None, description="p value of the pre-post comparison")
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     statistic: Statistic | None = Field(
         None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )
@@ -366,10 +399,6 @@ class ReportedEffect(_Data):
     ci: tuple[Number, Number] | None = None
     level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
     se: Number | None = None
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     n: Number | None = None
     n1: Number | None = None
     n2: Number | None = None
@@ -381,13 +410,21 @@ class ReportedEffect(_Data):
 
 
 class Narrative(_Data):
-    """A result reported only in words: direction and significance, no usable numbers."""
+    """A result with a direction and perhaps a p value, but no effect estimate.
+
+    It counts in the vote on the direction of effect and, with a p value and n, in the
+    combined p values and the albatross plot. With an exact p, the ``test`` (two-sample
+    t, paired t, correlation t) and the group sizes it also gives an effect size,
+    marked as derived from p (:mod:`synthesis.stats.from_p`); a bounded p gives only a
+    bound, never a value.
+    """
 
     kind: Literal["narrative"]
     direction: Literal[DIRECTIONS]  # type: ignore[valid-type]
     significant: bool | None = Field(None, description="true/false, or leave out if not stated")
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = "="
+    n: Number | None = Field(None, description="participants analysed in total (or give n1, n2)")
+    n1: Number | None = Field(None, description="participants analysed in group 1 (intervention)")
+    n2: Number | None = Field(None, description="participants analysed in group 2 (comparator)")
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
     )
@@ -612,6 +649,11 @@ class Analysis(_Model):
     )
     prepost_r_sensitivity: list[Annotated[float, Field(ge=-1, le=1)]] = [0.3, 0.7]
     min_k: int = Field(2, ge=1, description="fewest independent studies to pool")
+    effects_from_p: bool = Field(
+        False,
+        description="let an exact p value with its test (two-sample t, paired t, correlation "
+        "t), direction and n give an effect size (marked derived from p) that may be pooled",
+    )
     small_study_min_k: int = Field(10, ge=3, description="fewest studies for Egger/trim-and-fill")
     sensitivity: list[str] = Field(default_factory=list, description="planned sensitivity analyses")
 

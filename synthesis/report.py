@@ -12,8 +12,10 @@
    the numbers; an unchanged notebook is not executed again;
 3. each notebook becomes ``reports/academic/<name>.html`` (with code),
    ``reports/commissioner/<name>.html`` (no code, no cells tagged ``academic``, no
-   scripts) and ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline), and the
-   build writes ``reports/index.html`` and ``reports/manifest.json``;
+   scripts), ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline) and
+   ``reports/commissioner/<name>.docx`` (the same brief as a Word document), and the
+   build writes ``reports/data/`` (the numbers as a Frictionless Data Package),
+   ``reports/index.html`` and ``reports/manifest.json``;
 4. everything is written to a temporary folder beside ``reports/`` that replaces it
    only when every notebook succeeded: a failing notebook raises
    :class:`NotebookFailed` and leaves the previous reports untouched.
@@ -52,9 +54,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
+from synthesis.export import export_package
+from synthesis.wordbrief import html_to_docx
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 __all__ = [
     "CACHE_DIRNAME",
@@ -79,7 +83,7 @@ VARIANTS_DIRNAME = "reports-variants"
 # Labels of the notebook inputs that are evidence (see synthesis.jobs.notebook_inputs).
 _DATA_LABELS = ("question", "record", "claim", "reference", "file")
 # What each notebook becomes (the PDF is left out with ``pdf=False``).
-_OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_pdf")
+_OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_docx", "commissioner_pdf")
 #: Jupyter kernel every notebook runs in.
 KERNEL_NAME = "python3"
 #: Bump when the cache layout or the way notebooks are executed changes.
@@ -702,6 +706,7 @@ class _Renderer:
             "academic_html": f"academic/{stem}.html",
             "commissioner_html": f"commissioner/{stem}.html",
             "commissioner_pdf": f"commissioner/{stem}.pdf",
+            "commissioner_docx": f"commissioner/{stem}.docx",
         }
         (out / rel["academic_html"]).write_text(academic_html, encoding="utf-8")
         commissioner_path = out / rel["commissioner_html"]
@@ -715,6 +720,7 @@ class _Renderer:
             del rel["commissioner_pdf"]
             with contextlib.suppress(OSError):
                 (out / f"commissioner/{stem}.pdf").unlink(missing_ok=True)
+        html_to_docx(commissioner_html, out / rel["commissioner_docx"], title=job.title)
         return rel
 
 
@@ -798,6 +804,7 @@ def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
             "academic_html": job.outputs["academic_html"],
             "commissioner_html": job.outputs["commissioner_html"],
             "commissioner_pdf": job.outputs.get("commissioner_pdf"),
+            "commissioner_docx": job.outputs.get("commissioner_docx"),
         }
         for job in jobs
     ]
@@ -1115,7 +1122,7 @@ def build_reports(
         environment["python"] = sys.version
         shown = {k: v for k, v in prov.items() if k != "built_at"}
         previous = _previous_manifest(reports)
-        pdf_kinds = _OUTPUT_KINDS if pdf else _OUTPUT_KINDS[:2]
+        pdf_kinds = _OUTPUT_KINDS if pdf else _OUTPUT_KINDS[:3]
 
         job_list: list[_Job] = []
         for number, spec in enumerate(specs, start=1):
@@ -1227,8 +1234,10 @@ def build_reports(
                     client=client,
                 )
             )
+            data = base if not params else None  # a variant's numbers are not the plan's
+            data_key = _write_data(data, tmp, reports, shown, package, force=force)
             (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
-            manifest = _manifest(prov, job_list, tmp)
+            manifest = _manifest(prov, job_list, tmp, data_key)
             if pdf_error:
                 manifest["pdf_error"] = pdf_error
             (tmp / "manifest.json").write_text(
@@ -1246,6 +1255,7 @@ def build_reports(
     outputs: list[Path] = []
     for job in job_list:
         outputs += [reports / job.outputs[k] for k in sorted(job.outputs)]
+    outputs += sorted((reports / "data").glob("*"))
     outputs += [reports / "index.html", reports / "manifest.json"]
     seconds = time.monotonic() - started
     executed = tuple(j.name for j in job_list if j.executed)
@@ -1284,6 +1294,40 @@ def _what_changed(job: _Job) -> None:
     job.notebook = page
 
 
+def _write_data(
+    evidence: EvidenceBase | None,
+    tmp: Path,
+    reports: Path,
+    shown: dict[str, Any],
+    package: str,
+    *,
+    force: bool,
+) -> str | None:
+    """Write ``data/`` (the open data package) into ``tmp``; return its cache key.
+
+    The package depends only on the evidence and the toolkit, so it is copied from the
+    previous ``reports/data/`` when both are unchanged and the files are intact.
+    """
+    if evidence is None or not evidence.questions:
+        return None
+    key = _digest_json({"evidence": shown["evidence_sha256"], "package": package})
+    try:
+        old = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["data"]
+        files = old["files"]
+        if force or old["key"] != key or not files:
+            raise KeyError("stale")
+        for rel, digest in files.items():
+            if _sha256_file(reports / rel) != digest:
+                raise KeyError("changed")
+    except (OSError, ValueError, KeyError, TypeError):
+        export_package(evidence, tmp / "data", provenance=shown)
+        return key
+    (tmp / "data").mkdir()
+    for rel in files:
+        shutil.copyfile(reports / rel, tmp / rel)
+    return key
+
+
 def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, str]:
     """The data hash a page shows: of the evidence it reads (a question page: its own)."""
     if question is None:
@@ -1308,7 +1352,9 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, Any]:
+def _manifest(
+    prov: dict[str, Any], jobs: list[_Job], out: Path, data_key: str | None
+) -> dict[str, Any]:
     notebooks = []
     for job in jobs:
         notebooks.append(
@@ -1344,5 +1390,9 @@ def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, An
             if job.changes is not None and job.updated_at == prov["built_at"]
         },
         "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
+        "data": {
+            "key": data_key,
+            "files": {f"data/{p.name}": _sha256_file(p) for p in sorted((out / "data").glob("*"))},
+        },
         "notebooks": notebooks,
     }

@@ -13,18 +13,17 @@ from __future__ import annotations
 import difflib
 import math
 import typing
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from synthesis import records
-from synthesis.bib import Bibliography, load_bibliography
+from synthesis.bib import load_bibliography
 from synthesis.claims import CHECK_KINDS, Claim
 from synthesis.errors import ValidationFailed
-from synthesis.problems import Problem, ProblemReport
+from synthesis.evidence import EvidenceBase
+from synthesis.problems import Problem, ProblemReport, format_loc
 from synthesis.verdicts import claim_problems
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
@@ -35,28 +34,6 @@ Loc = tuple[str | int, ...]
 MAX_COUNT = 1e9
 #: Largest magnitude of any number in a record (means, SDs, estimates, statistics).
 MAX_VALUE = 1e12
-
-
-@dataclass
-class EvidenceBase:
-    """Everything in ``evidence/`` and ``references.bib``, parsed and cross-checked."""
-
-    root: Path
-    studies: dict[str, records.Study] = field(default_factory=dict)
-    questions: dict[str, records.Question] = field(default_factory=dict)
-    bibliography: Bibliography | None = None
-    files: dict[str, str] = field(default_factory=dict)
-    claims: dict[str, Claim] = field(default_factory=dict)
-
-    def outcomes(
-        self, question: str | None = None
-    ) -> Iterator[tuple[records.Study, int, records.Outcome]]:
-        """Every (study, index, outcome), optionally only those serving ``question``."""
-        for study_id in sorted(self.studies):
-            study = self.studies[study_id]
-            for i, outcome in enumerate(study.outcomes):
-                if question is None or outcome.question == question:
-                    yield study, i, outcome
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -119,14 +96,6 @@ def _clean_loc(loc: Loc) -> Loc:
             continue
         out.append(part)
     return tuple(out)
-
-
-def format_loc(loc: Loc) -> str:
-    """``('outcomes', 0, 'data', 'r')`` -> ``outcomes[0].data.r``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def _at(data: Any, loc: Loc) -> Any:
@@ -869,7 +838,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
-    brown2017grim santesso2020grade""".split()
+    brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
+    hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable""".split()
 )
 
 

@@ -27,7 +27,7 @@ from synthesis.claims import (
 )
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 
 # ----------------------------------------------------------------------------- evaluation

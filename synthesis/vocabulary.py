@@ -141,7 +141,9 @@ def level_problem(level: object) -> str | None:
 # ------------------------------------------------------------------- result fields ----
 
 #: Per-analysis numbers of a fit (the columns of :func:`synthesis.stats.fit_arrays`).
-#: ``zval`` is the t statistic and ``df = k − p`` under knha (NaN under z).
+#: ``zval`` is the t statistic and ``df = k − p`` under knha (NaN under z);
+#: ``tau2_ci_truncated`` marks a Q-profile upper bound of τ² that lies beyond the
+#: search limit ``tau2_max`` and is reported as that limit.
 RESULT_FIELDS: Final[tuple[str, ...]] = (
     "k",
     "estimate",
@@ -156,6 +158,7 @@ RESULT_FIELDS: Final[tuple[str, ...]] = (
     "se_tau2",
     "tau2_ci_lb",
     "tau2_ci_ub",
+    "tau2_ci_truncated",
     "I2",
     "H2",
     "QE",
@@ -185,6 +188,7 @@ SUMMARY_FIELDS: Final[tuple[str, ...]] = (
     "se_tau2",
     "tau2_ci_lb",
     "tau2_ci_ub",
+    "tau2_ci_truncated",
     "I2",
     "H2",
     "QE",

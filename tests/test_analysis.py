@@ -88,7 +88,9 @@ def test_assumed_prepost_r_is_recorded_and_varied(project):
         ),
     ).replace("design: cross-sectional", "design: pre-post")
     (project / "evidence/studies/smith2020.yaml").write_text(study, encoding="utf-8")
-    other = study.replace("id: smith2020", "id: other\ncohort: other").replace("mean_pre: 26", "mean_pre: 24")
+    other = study.replace("id: smith2020", "id: other\ncohort: other").replace(
+        "mean_pre: 26", "mean_pre: 24"
+    )
     (project / "evidence/studies/other.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
@@ -123,11 +125,11 @@ def test_override_of_method_and_level(project):
 
 
 def test_question_measures_are_the_engines_measures():
-    """records.MEASURES (kept import-light for fast validation) must match effects.MEASURES."""
-    from synthesis import effects, records
+    """records.MEASURES (kept import-light for fast validation) must match stats.MEASURES."""
+    from synthesis import records, stats
 
-    assert set(records.MEASURES) == set(effects.MEASURES) - {"GEN"}
-    assert set(effects.NULL_VALUES) | set(effects.PROPORTION_MEASURES) == set(records.MEASURES)
+    assert set(records.MEASURES) == set(stats.MEASURES) - {"GEN"}
+    assert set(stats.NULL_VALUES) | set(stats.PROPORTION_MEASURES) == set(records.MEASURES)
 
 
 def test_sd_from_ci_uses_the_n_behind_each_mean(base):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synthesis.analysis import analyse
+from synthesis.analysis import analyse, analyse_question
 from synthesis.cli import main
 from synthesis.plain import fmt_interval, fmt_value
 from synthesis.validate import load_evidence
@@ -113,6 +113,61 @@ def test_commissioner_pages_have_no_code(built):
     assert "analyse_question(" not in page
     assert "Certainty of the evidence" in page
     assert "nb.per_outcome" not in page
+
+
+QUESTION_PAGES = ("q1_alliance", "q2_mindfulness_training", "q3_open_dialogue")
+
+
+def test_every_brief_is_also_a_word_document_with_the_same_content(built):
+    """The DOCX brief: the page's headings, its SoF table row for row, its figures with alt text."""
+    from bs4 import BeautifulSoup
+    from docx import Document
+
+    index = read(built / "reports/index.html")
+    for name in QUESTION_PAGES:
+        assert f"commissioner/{name}.docx" in index
+        soup = BeautifulSoup(read(built / f"reports/commissioner/{name}.html"), "html.parser")
+        doc = Document(str(built / f"reports/commissioner/{name}.docx"))
+        headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+        page_headings = [h.get_text(" ", strip=True) for h in soup.main.find_all(
+            ["h1", "h2", "h3", "h4", "h5", "h6"])]  # fmt: skip
+        assert headings == [h.rstrip("¶").strip() for h in page_headings if h]
+        text = "\n".join(p.text for p in doc.paragraphs)
+        assert "Key" in text and "certainty" in text.lower()
+        # the summary-of-findings table: as many rows as the page's, one per outcome
+        (page_sof,) = [t for t in soup.find_all("table") if "certainty" in t.get_text().lower()
+                       and "outcome" in t.find("tr").get_text().lower()]  # fmt: skip
+        (sof,) = [t for t in doc.tables if "outcome" in t.rows[0].cells[0].text.lower()
+                  and "certainty" in " ".join(c.text.lower() for c in t.rows[0].cells)]  # fmt: skip
+        assert len(sof.rows) == len(page_sof.find_all("tr"))
+        base = load_evidence(built)
+        assert len(sof.rows) - 1 == len(analyse_question(base, name))
+        # every figure of the page is a picture with a text alternative
+        figures = soup.main.find_all(["svg", "img"])
+        shapes = list(doc.inline_shapes)
+        assert len(shapes) == len(figures) > 0
+        assert all(s._inline.docPr.get("descr") for s in shapes)
+        assert "Built by synthesis" in text  # the provenance line
+
+
+def test_build_writes_the_open_data_package(built):
+    import csv
+
+    data = built / "reports/data"
+    assert {p.name for p in data.iterdir()} == {
+        "datapackage.json", "effect_sizes.csv", "pooled_results.csv", "vote_counts.csv"}  # fmt: skip
+    manifest = json.loads(read(built / "reports/manifest.json"))
+    assert set(manifest["data"]["files"]) == {f"data/{p.name}" for p in data.iterdir()}
+    with open(data / "pooled_results.csv", encoding="utf-8") as fh:
+        rows = {r["outcome"]: r for r in csv.DictReader(fh) if r["question"] == "q1_alliance"}
+    a = analyse(load_evidence(built), "q1_alliance", "alliance")
+    assert float(rows["alliance"]["estimate"]) == a.fit.estimate  # the student's study pooled
+    # an unchanged rebuild carries the package over (same key, same bytes)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    assert main(["build", "--root", str(built)]) == 0
+    again = json.loads(read(built / "reports/manifest.json"))
+    assert again["data"] == manifest["data"] and again["data"]["key"]
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
 @pytest.mark.browser

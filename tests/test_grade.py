@@ -17,7 +17,9 @@ from .conftest import MINI_STUDY
 
 def add_study(project: Path, sid: str, r: float, n: int, *, design: str = "cross-sectional",
               rob: str | None = None, indirect: str | None = None) -> None:  # fmt: skip
-    text = MINI_STUDY.replace("id: smith2020", f"id: {sid}\ncohort: {sid}").replace("r: 0.30", f"r: {r}")
+    text = MINI_STUDY.replace("id: smith2020", f"id: {sid}\ncohort: {sid}").replace(
+        "r: 0.30", f"r: {r}"
+    )
     text = text.replace("      n: 50", f"      n: {n}").replace(
         "design: cross-sectional", f"design: {design}"
     )

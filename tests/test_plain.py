@@ -187,12 +187,21 @@ def base():
     return load_evidence(ROOT)
 
 
-def test_q2_depersonalisation_is_uninformative(base):
-    a = analyse(base, "q2_mindfulness_training", "depersonalisation")
+def test_q2_depersonalisation_is_uninformative_under_the_assumed_r(base):
+    # the example: r = 0.5 assumed for Fortney 2013 gives -0.42 (-2.30 to 1.46)
+    a = analyse(base, "q2_mindfulness_training", "depersonalisation", implied_r=False)
     text = describe(a, base)
     assert "uninformative" in text and "large reduction to a large increase" in text
     assert "-0.42" not in text and "compatible with no effect" not in text
     assert effect_text(a).startswith("uninformative (interval -2.30 to 1.46)")
+
+
+def test_q2_depersonalisation_with_the_study_implied_r(base):
+    # Fortney's p = .07 implies r = 0.77: -0.48 (-1.58 to 0.63), large benefit to moderate harm
+    a = analyse(base, "q2_mindfulness_training", "depersonalisation")
+    text = describe(a, base)
+    assert "runs from a large reduction to a moderate increase" in text
+    assert "uninformative" not in text
 
 
 def test_q3_work_or_study_headlines_no_number(base):

@@ -10,7 +10,7 @@ import typing
 import pydantic
 import pytest
 
-from synthesis import batch, meta, pool, records, vocabulary
+from synthesis import pool, records, stats, vocabulary
 
 
 def test_doctests():
@@ -31,9 +31,9 @@ def test_analysis_plan_refuses_levels_outside_1_100(level):
 
 
 def test_engine_and_outputs_use_the_vocabulary():
-    assert meta.METHODS == vocabulary.METHODS
-    assert meta.TESTS == vocabulary.TESTS
-    assert batch.COLUMNS == vocabulary.RESULT_FIELDS
+    assert stats.METHODS == vocabulary.METHODS
+    assert stats.TESTS == vocabulary.TESTS
+    assert stats.COLUMNS == vocabulary.RESULT_FIELDS
     assert pool.JSON_KEYS == vocabulary.POOL_JSON_FIELDS
     assert set(vocabulary.POOL_JSON_FIELDS) - {"excluded", "notes", "yi", "vi"} <= set(
         vocabulary.SUMMARY_FIELDS
