@@ -76,6 +76,9 @@ __all__ = [
 
 #: Folder (in the project root) holding executed notebooks; git-ignored.
 CACHE_DIRNAME = ".synthesis-cache"
+#: Environment variable naming the pickled, validated evidence a kernel may load
+#: instead of validating ``evidence/`` again (:func:`synthesis.notebook.load`).
+EVIDENCE_ENV = "SYNTHESIS_EVIDENCE_PICKLE"
 #: Folder (in the project root) the build writes.
 REPORTS_DIRNAME = "reports"
 #: Folder (in the project root) of builds with notebook parameters (``--param``).
@@ -216,6 +219,7 @@ class _Job:
     inputs: dict[str, str] = field(default_factory=dict)  # label -> digest
     reasons: list[str] = field(default_factory=list)  # why it ran, or was reused
     cache_name: str = ""
+    evidence_file: str = ""  # the validated evidence, pickled for the kernel
     kinds: tuple[str, ...] = ()  # pages to write
     shown: dict[str, Any] = field(default_factory=dict)  # provenance on its pages
     previous: dict[str, Any] | None = None  # its entry in the previous manifest
@@ -534,6 +538,8 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
         on_cell_start=on_cell_start,
     )
     env = {**os.environ, **_KERNEL_ENV, "SYNTHESIS_ROOT": str(root)}
+    if job.evidence_file:
+        env[EVIDENCE_ENV] = job.evidence_file
 
     def failed(ename: str, evalue: str, detail: str = "") -> NotebookFailed:
         saved: Path | None = None
@@ -1086,10 +1092,12 @@ def build_reports(
     parallel = jobs if jobs is not None else _default_jobs()
     if parallel < 1:
         raise UserInputError(f"jobs must be at least 1, got {parallel}")
+    valid = base is not None  # the caller validated it
     if base is None:
         from synthesis.validate import validate
 
-        base = validate(root)[0]
+        base, checked = validate(root)
+        valid = checked.ok
     params = dict(params or {})
     specs = planning.plan_notebooks(root, base, params)
     if not specs:
@@ -1205,6 +1213,9 @@ def build_reports(
                 say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
+        evidence_file = _share_evidence(cache_dir, base, root, prov) if valid else ""
+        for job in job_list:
+            job.evidence_file = evidence_file
         client = None
         if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
             from synthesis.cluster import connect
@@ -1271,6 +1282,29 @@ def build_reports(
         seconds=seconds,
         notes=(pdf_error,) if pdf_error else (),
     )
+
+
+def _share_evidence(cache_dir: Path, base: EvidenceBase, root: Path, prov: dict[str, Any]) -> str:
+    """Pickle the validated evidence for the kernels (each would validate it again).
+
+    The file is named by the evidence and package digests, so a kernel only ever reads
+    the evidence of its build, loaded by the same code; ``""`` when it cannot be written.
+    """
+    import dataclasses
+    import pickle
+
+    key = _digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
+    path = cache_dir / "evidence" / f"{key}.pickle"
+    if not path.is_file():
+        shared = dataclasses.replace(base, root=root)
+        try:
+            data = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+            for old in path.parent.glob("*.pickle"):  # one build's evidence is kept
+                old.unlink(missing_ok=True)
+            _write_atomic(path, data)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return ""
+    return str(path)
 
 
 def _what_changed(job: _Job) -> None:

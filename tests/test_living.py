@@ -52,6 +52,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(root, "commit", "-q", "-m", "evidence as in the repository")
     first = build_reports(root, pdf=False)
     assert len(first.executed) == 1 + len(load_evidence(root).questions)
+    # the kernels were given the validated evidence instead of validating it again
+    assert len(list((root / ".synthesis-cache" / "evidence").glob("*.pickle"))) == 1
     return root
 
 
