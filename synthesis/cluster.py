@@ -13,8 +13,7 @@ Dask and distributed are optional: ``pip install "synthesis[dask]"``.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from synthesis.errors import UserInputError
@@ -45,56 +44,13 @@ def connect(address: str) -> Any:
         ) from None
 
 
-def _run_on_worker(job: Any, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
-    """Executed on a worker: the notebook, or the fields of its failure (picklable)."""
-    from synthesis.report import NotebookFailed, _execute, _run_coroutine
+async def execute_on_cluster(client: Any, run: Callable[..., dict[str, Any]], *args: Any) -> Any:
+    """Run ``run(*args)`` on the cluster (one task) and return its result.
 
-    try:
-        nb = _run_coroutine(
-            lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
-        )
-    except NotebookFailed as exc:
-        return {
-            "failed": {
-                "notebook": exc.notebook,
-                "cell_index": exc.cell_index,
-                "ename": exc.ename,
-                "evalue": exc.evalue,
-                "detail": exc.detail,
-                "saved": str(exc.saved) if exc.saved else None,
-                "origin": exc.origin,
-            }
-        }
-    return {"notebook": nb}
-
-
-async def execute_on_cluster(
-    client: Any, job: Any, *, root: Path, timeout: int, failed_dir: Path
-) -> Any:
-    """Execute ``job`` (a build job) on the cluster; return the executed NotebookNode.
-
-    Raises
-    ------
-    NotebookFailed
-        As a local execution would.
+    ``run`` is the build's executor of one notebook (``synthesis.report``): it returns
+    the executed notebook or the fields of its failure, both picklable, so nothing
+    raised on a worker needs unpickling here.
     """
-    import nbformat
-
-    from synthesis.report import NotebookFailed
-
-    slim = dataclasses.replace(job, previous=None, reused=None, notebook=None)
-    future = client.submit(_run_on_worker, slim, str(root), timeout, str(failed_dir), pure=False)
+    future = client.submit(run, *args, pure=False)
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(None, future.result)
-    if "failed" in result:
-        f = result["failed"]
-        raise NotebookFailed(
-            f["notebook"],
-            f["cell_index"],
-            f["ename"],
-            f["evalue"],
-            detail=f["detail"],
-            saved=Path(f["saved"]) if f["saved"] else None,
-            origin=f["origin"],
-        )
-    return nbformat.from_dict(result["notebook"])
+    return await loop.run_in_executor(None, future.result)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -579,6 +580,38 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
     return _clean_executed(nb)
 
 
+def _execute_on_worker(job: _Job, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
+    """:func:`_execute` on a Dask worker: the notebook, or its failure's fields."""
+    try:
+        nb = _run_coroutine(
+            lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
+        )
+    except NotebookFailed as exc:
+        fields = ("notebook", "cell_index", "ename", "evalue", "detail", "origin")
+        failed = {k: getattr(exc, k) for k in fields}
+        failed["saved"] = str(exc.saved) if exc.saved else None
+        return {"failed": failed}
+    return {"notebook": nb}
+
+
+def _from_worker(result: dict[str, Any]) -> Any:
+    """The executed notebook from :func:`_execute_on_worker`; raise its failure here."""
+    import nbformat
+
+    if "failed" in result:
+        f = dict(result["failed"])
+        saved = f.pop("saved")
+        raise NotebookFailed(
+            f.pop("notebook"),
+            f.pop("cell_index"),
+            f.pop("ename"),
+            f.pop("evalue"),
+            saved=Path(saved) if saved else None,
+            **f,
+        )
+    return nbformat.from_dict(result["notebook"])
+
+
 def _cache_file(cache_dir: Path, name: str) -> Path:
     return cache_dir / "notebooks" / f"{name}.json"
 
@@ -969,8 +1002,16 @@ async def _pipeline(
                     if client is not None:
                         from synthesis.cluster import execute_on_cluster
 
-                        job.notebook = await execute_on_cluster(
-                            client, job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                        slim = dataclasses.replace(job, previous=None, reused=None)
+                        job.notebook = _from_worker(
+                            await execute_on_cluster(
+                                client,
+                                _execute_on_worker,
+                                slim,
+                                str(root),
+                                timeout,
+                                str(cache_dir / "failed"),
+                            )
                         )
                     else:
                         job.notebook = await _execute(

@@ -118,7 +118,8 @@ def outcome_swim(analysis: OutcomeAnalysis) -> OutcomeSwim:
     if analysis.fit is None:
         table = analysis.study_table()
         keys = {r.study for r in chosen}
-        values = table[table.study.isin(keys)]["estimate"].tolist()
+        # an outcome no study reports has an empty table without columns
+        values = table[table.study.isin(keys)]["estimate"].tolist() if len(table) else []
         estimates = summarise_estimates(values)
     return OutcomeSwim(analysis, voters, unknown, votes, combined, estimates)
 
