@@ -1,6 +1,6 @@
 """Build options on a tiny project: --no-pdf, a failing PDF step, --question and --param.
 
-The project has two question files (copies of Q1's with other ids) and a three-cell
+The project has two small question files and a three-cell
 question template, so each build runs real kernels on tiny notebooks (about a second each).
 """
 
@@ -21,16 +21,34 @@ from synthesis.report import build_reports
 
 from .conftest import ROOT
 
+QUESTION = """\
+id: {id}
+title: A test question
+short_title: Test
+plain_question: Do more mindful clinicians have better alliances?
+pico:
+  population: Clinicians
+  intervention: Higher mindfulness
+  comparator: Lower mindfulness
+  outcomes: Alliance
+outcomes:
+  - id: alliance
+    name: Therapeutic alliance
+    measure: ZCOR
+    scale: Pearson r
+    direction: higher is better
+inclusion:
+  - Clinicians
+designs: [cross-sectional]
+"""
+
 
 def make_project(root: Path) -> Path:
     questions = root / "evidence" / "questions"
     questions.mkdir(parents=True)
     (root / "evidence" / "studies").mkdir()
-    text = (ROOT / "evidence/questions/q1_alliance.yaml").read_text(encoding="utf-8")
     for qid in ("q1_first", "q2_second"):
-        (questions / f"{qid}.yaml").write_text(
-            text.replace("id: q1_alliance", f"id: {qid}"), encoding="utf-8"
-        )
+        (questions / f"{qid}.yaml").write_text(QUESTION.format(id=qid), encoding="utf-8")
     shutil.copy(ROOT / "references.bib", root / "references.bib")
     nb = new_notebook(
         cells=[
@@ -103,7 +121,7 @@ def test_question_builds_one_question_and_keeps_the_others(project: Path) -> Non
     q2_page = read(reports / "commissioner" / "q2_second.html")
     for qid in ("q1_first", "q2_second"):
         path = project / "evidence" / "questions" / f"{qid}.yaml"
-        path.write_text(read(path).replace("Do mental-health", "Do all"), encoding="utf-8")
+        path.write_text(read(path).replace("Do more", "Do all"), encoding="utf-8")
     lines: list[str] = []
     result = build_reports(project, pdf=False, question="q1_first", progress=lines.append)
     assert result.executed == ("q1_first.ipynb",)
