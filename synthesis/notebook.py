@@ -116,7 +116,9 @@ def question_intro(base: EvidenceBase, question: str) -> Any:
 def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
     """Which analytic choices produced the numbers below."""
     s = analyses[0].settings
-    test = "Knapp-Hartung t" if s.test == "knha" else "Wald z"
+    test = {"knha": "Knapp-Hartung t", "adhoc": "Knapp-Hartung t (ad hoc, s² >= 1)"}.get(
+        s.test, "Wald z"
+    )
     return _html(
         f"<p>Random-effects meta-analysis: τ² estimator {_E(s.method)}, {_E(test)} tests, "
         f"{s.level:g}% intervals; pre-post correlation assumed where not reported: "
@@ -127,7 +129,8 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """One row per outcome: studies, participants, the result in plain numbers, and a sentence."""
-    from synthesis.plain import describe, fmt_interval, fmt_value, verdict
+    from synthesis.plain import describe, fmt_interval, fmt_value, robustness_sentence, verdict
+    from synthesis.robustness import grid
 
     body = []
     for a in analyses:
@@ -147,7 +150,7 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         body.append(
             f"<tr><td>{_E(a.outcome.name)}</td><td>{_E(count.pooled_text())}</td>"
             f"<td>{_E(count.other_text())}</td><td>{result}</td>"
-            f"<td>{_E(describe(a, base))}</td></tr>"
+            f"<td>{_E(describe(a, base))} {_E(robustness_sentence(a, grid(base, a)))}</td></tr>"
         )
     return _html(
         '<table class="findings"><thead><tr><th>Outcome</th><th>Pooled: participants '
@@ -207,6 +210,7 @@ def pooled_details(analysis: OutcomeAnalysis) -> Any:
 def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     """Leave-one-out, alternative τ² estimators and assumed pre-post correlations."""
     from synthesis.analysis import alternative_estimators, leave_one_out, prepost_sensitivity
+    from synthesis.robustness import grid
 
     parts = []
     if analysis.fit is None:
@@ -222,6 +226,15 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     pre = prepost_sensitivity(base, analysis)
     if pre is not None:
         parts.append("<h5>Assumed pre-post correlation</h5>" + pre.to_html(float_format="%.4f"))
+    from synthesis.plain import robustness_sentence
+    from synthesis.robustness import grid_table
+
+    table = grid_table(base, analysis)
+    parts.append(
+        "<h5>Robustness grid: verdict category under each analytic choice</h5>"
+        + table.to_html(index=False, float_format="%.4f")
+        + f"<p>{_E(robustness_sentence(analysis, grid(base, analysis)))}</p>"
+    )
     return _html("".join(parts))
 
 
