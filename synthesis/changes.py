@@ -550,3 +550,19 @@ def box_markdown(changes: Changes | None, updated_at: str) -> str:
         f'<div class="what-changed"><p><strong>{html.escape(head)}</strong>. {first}</p>'
         f"{listing}</div>"
     )
+
+
+def with_box(nb: Any, changes: Changes | None, updated_at: str) -> Any:
+    """A copy of an executed notebook with the :func:`box_markdown` cell after its title."""
+    import json
+
+    import nbformat
+
+    box = nbformat.v4.new_markdown_cell(
+        box_markdown(changes, updated_at), metadata={"tags": ["what-changed"]}
+    )
+    box["id"] = "what-changed"
+    page = nbformat.from_dict(json.loads(json.dumps(nb)))
+    at = next((i + 1 for i, c in enumerate(page.cells) if c.cell_type == "markdown"), 0)
+    page.cells.insert(at, box)
+    return page

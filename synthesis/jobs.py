@@ -491,3 +491,54 @@ def why(
         elif previous[label] != current[label]:
             reasons.append(f"{prefix}{label} changed")
     return reasons
+
+
+#: Labels of the notebook inputs that are evidence (see :func:`notebook_inputs`).
+DATA_LABELS = ("question", "record", "claim", "reference", "file")
+
+
+def data_provenance(question: str | None, inputs: Mapping[str, str]) -> dict[str, str]:
+    """The data hash a page shows: of the evidence it reads (a question page: its own)."""
+    if question is None:
+        return {}
+    data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in DATA_LABELS}
+    counted = []
+    for kind, word in (("record", "study record"), ("claim", "claim"), ("reference", "reference")):
+        n = sum(1 for k in data if k.startswith(f"{kind} "))
+        if n or kind != "claim":
+            counted.append(f"{n} {word}{'s' * (n != 1)}")
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "evidence_sha256": _digest(text.encode()),
+        "evidence_scope": (
+            f"Evidence this page reads (evidence/questions/{question}.yaml, "
+            f"{', '.join(counted[:-1])} and {counted[-1]})"
+        ),
+    }
+
+
+def share_evidence(folder: Path, base: EvidenceBase, root: Path, key: str) -> str:
+    """Pickle the validated evidence for the kernels (each would validate it again).
+
+    ``key`` names the file by the evidence and package digests, so a kernel only ever
+    reads the evidence of its build, loaded by the same code. Returns the file's path,
+    or ``""`` when it cannot be written.
+    """
+    import dataclasses
+    import os
+    import pickle
+
+    path = folder / f"{key}.pickle"
+    if path.is_file():
+        return str(path)
+    try:
+        data = pickle.dumps(dataclasses.replace(base, root=root), protocol=pickle.HIGHEST_PROTOCOL)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.pickle"):  # one build's evidence is kept
+            old.unlink(missing_ok=True)
+        tmp = folder / f".{key}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return ""
+    return str(path)

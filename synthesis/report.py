@@ -85,8 +85,6 @@ EVIDENCE_ENV = "SYNTHESIS_EVIDENCE_PICKLE"
 REPORTS_DIRNAME = "reports"
 #: Folder (in the project root) of builds with notebook parameters (``--param``).
 VARIANTS_DIRNAME = "reports-variants"
-# Labels of the notebook inputs that are evidence (see synthesis.jobs.notebook_inputs).
-_DATA_LABELS = ("question", "record", "claim", "reference", "file")
 # What each notebook becomes (the PDF is left out with ``pdf=False``).
 _OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_docx", "commissioner_pdf")
 #: Jupyter kernel every notebook runs in.
@@ -600,16 +598,8 @@ def _from_worker(result: dict[str, Any]) -> Any:
     import nbformat
 
     if "failed" in result:
-        f = dict(result["failed"])
-        saved = f.pop("saved")
-        raise NotebookFailed(
-            f.pop("notebook"),
-            f.pop("cell_index"),
-            f.pop("ename"),
-            f.pop("evalue"),
-            saved=Path(saved) if saved else None,
-            **f,
-        )
+        f = result["failed"]
+        raise NotebookFailed(**{**f, "saved": Path(f["saved"]) if f["saved"] else None})
     return nbformat.from_dict(result["notebook"])
 
 
@@ -1277,7 +1267,7 @@ def build_reports(
                     "kernel": [KERNEL_NAME, _KERNEL_STARTUP, _KERNEL_ENV],
                 }
             )
-            page_prov = {**shown, **_data_provenance(spec.question, inputs)}
+            page_prov = {**shown, **planning.data_provenance(spec.question, inputs)}
             job = _Job(
                 number=number,
                 path=path,
@@ -1341,7 +1331,9 @@ def build_reports(
                 say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
-        evidence_file = _share_evidence(cache_dir, base, root, prov) if valid else ""
+        key = _digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
+        evidence_file = planning.share_evidence(cache_dir / "evidence", base, root, key)
+        evidence_file = evidence_file if valid else ""
         for job in job_list:
             job.evidence_file = evidence_file
         client = None
@@ -1350,12 +1342,8 @@ def build_reports(
 
             client = connect(scheduler)
             say(f"executing notebooks on the Dask cluster at {scheduler}")
-        tmp = Path(
-            tempfile.mkdtemp(
-                prefix=f"{reports.name}.tmp-",
-                dir=reports.parent if reports.parent.exists() else _mkdir(reports.parent),
-            )
-        )
+        reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
+        tmp = Path(tempfile.mkdtemp(prefix=f"{reports.name}.tmp-", dir=reports.parent))
         os.chmod(tmp, _folder_mode())  # reports/ as any folder the user makes, not 0700
         try:
             (tmp / "academic").mkdir()
@@ -1415,50 +1403,6 @@ def build_reports(
     )
 
 
-def _share_evidence(cache_dir: Path, base: EvidenceBase, root: Path, prov: dict[str, Any]) -> str:
-    """Pickle the validated evidence for the kernels (each would validate it again).
-
-    The file is named by the evidence and package digests, so a kernel only ever reads
-    the evidence of its build, loaded by the same code; ``""`` when it cannot be written.
-    """
-    import dataclasses
-    import pickle
-
-    key = _digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
-    path = cache_dir / "evidence" / f"{key}.pickle"
-    if not path.is_file():
-        shared = dataclasses.replace(base, root=root)
-        try:
-            data = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
-            for old in path.parent.glob("*.pickle"):  # one build's evidence is kept
-                old.unlink(missing_ok=True)
-            _write_atomic(path, data)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
-            return ""
-    return str(path)
-
-
-def _what_changed(job: _Job) -> None:
-    """Find the notebook's results and what changed; put the box at the top of its pages."""
-    import nbformat
-
-    from synthesis import changes
-
-    job.results = changes.results_from_notebook(job.notebook)
-    found, job.updated_at = changes.next_version(
-        job.previous, job.inputs, job.results, job.labels, job.rendered_at
-    )
-    job.changes = found.to_json() if found is not None else None
-    box = nbformat.v4.new_markdown_cell(
-        changes.box_markdown(found, job.updated_at), metadata={"tags": ["what-changed"]}
-    )
-    box["id"] = "what-changed"
-    page = nbformat.from_dict(json.loads(json.dumps(job.notebook)))
-    at = next((i + 1 for i, c in enumerate(page.cells) if c.cell_type == "markdown"), 0)
-    page.cells.insert(at, box)
-    job.notebook = page
-
-
 def _write_data(
     evidence: EvidenceBase | None,
     tmp: Path,
@@ -1493,28 +1437,16 @@ def _write_data(
     return key
 
 
-def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, str]:
-    """The data hash a page shows: of the evidence it reads (a question page: its own)."""
-    if question is None:
-        return {}
-    data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in _DATA_LABELS}
-    counted = []
-    for kind, word in (("record", "study record"), ("claim", "claim"), ("reference", "reference")):
-        n = sum(1 for k in data if k.startswith(f"{kind} "))
-        if n or kind != "claim":
-            counted.append(f"{n} {word}{'s' * (n != 1)}")
-    return {
-        "evidence_sha256": _digest_json(data),
-        "evidence_scope": (
-            f"Evidence this page reads (evidence/questions/{question}.yaml, "
-            f"{', '.join(counted[:-1])} and {counted[-1]})"
-        ),
-    }
+def _what_changed(job: _Job) -> None:
+    """Find the notebook's results and what changed; put the box at the top of its pages."""
+    from synthesis import changes
 
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    job.results = changes.results_from_notebook(job.notebook)
+    found, job.updated_at = changes.next_version(
+        job.previous, job.inputs, job.results, job.labels, job.rendered_at
+    )
+    job.changes = found.to_json() if found is not None else None
+    job.notebook = changes.with_box(job.notebook, found, job.updated_at)
 
 
 def _manifest(
