@@ -76,9 +76,23 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def load(root: Path | None = None) -> EvidenceBase:
-    """Validate and load the evidence base (raises with the full report on any error)."""
+    """Validate and load the evidence base (raises with the full report on any error).
+
+    Under ``synthesis build`` the evidence the build validated is read from the file
+    named by ``$SYNTHESIS_EVIDENCE_PICKLE`` (written by the build into its cache), so
+    each kernel does not validate every record again.
+    """
     from synthesis.validate import load_evidence
 
+    shared = os.environ.get("SYNTHESIS_EVIDENCE_PICKLE")
+    if root is None and shared and os.environ.get("SYNTHESIS_ROOT"):
+        import pickle
+
+        try:
+            with open(shared, "rb") as fh:
+                return pickle.load(fh)  # type: ignore[no-any-return]
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass  # validate instead
     return load_evidence(root or project_root())
 
 
@@ -291,7 +305,7 @@ def caveats(base: EvidenceBase, question: str, style: str | None = None) -> Any:
 
     cite = _citer(base, question, style)
     q = base.questions[question]
-    needed = data_still_needed(base)
+    needed = data_still_needed(base, question)
     ids = {s.id for s, _, _ in base.outcomes(question)}
     needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]
     items = "".join(f"<li>{cite(n)}</li>" for n in q.notes)
