@@ -159,6 +159,6 @@ def test_param_builds_a_variant_folder(project: Path) -> None:
 
 def test_bad_param_is_a_user_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--root", str(project), "--param", "estimator=DL"]) == 1
-    assert "unknown key 'estimator' (allowed: method, test, level, prepost_r)" in (
+    assert "unknown key 'estimator' (allowed: method, test, level, prepost_r, style)" in (
         capsys.readouterr().err
     )
