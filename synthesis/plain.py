@@ -443,6 +443,16 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     narrative = [r for r in analysis.rows if r.status == "narrative"]
     awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
     parts = [f"No pooled estimate for {name}: {analysis.reason}."]
+    if len(single) > 1:  # the plan does not pool this few studies: shown side by side
+        side = table[table.status == "pooled"]
+        shown = [
+            f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI "
+            f"{fmt_interval(r.ci_lb, r.ci_ub, m)})"
+            if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
+            else f"{r.label}: uninformative"
+            for r in side.itertuples()
+        ]
+        parts.append("The studies side by side: " + "; ".join(shown) + ".")
     said_votes = votes_sentence(analysis)
     if said_votes:
         parts.append(said_votes)
