@@ -47,6 +47,20 @@ class EffectRow:
     data_kind: str
 
 
+_MEASURE_WORDS = {
+    "SMD": "standardised mean difference",
+    "MD": "mean difference",
+    "OR": "odds ratio",
+    "RR": "risk ratio",
+    "RD": "risk difference",
+}
+
+
+def _words(kind: str) -> str:
+    """A data kind as readers write it: 'reported_effect' -> 'reported-effect'."""
+    return kind.replace("_", "-")
+
+
 class _NotPoolable(Exception):
     """Raised inside conversions: the data cannot give the question's measure."""
 
@@ -77,7 +91,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
         if kind == "reported_effect" and data.metric == "r" and data.n is not None:
             yi, vi, how, assumed = one(measure, {"ri": _v(data.estimate), "ni": _v(data.n)})
             return yi, vi, how, _flag(data.estimate, data.n), assumed
-        raise _NotPoolable(f"{kind} data cannot give a correlation (needs r and n)")
+        raise _NotPoolable(f"{_words(kind)} data cannot give a correlation (needs r and n)")
 
     if measure == "SMCC":
         if kind == "pre_post":
@@ -98,7 +112,7 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
                     "(the paper's standardiser is not stated)"
                 )
             return est, vi, how, _flag(data.estimate, data.n), assumed
-        raise _NotPoolable(f"{kind} data cannot give a pre-post standardised mean change")
+        raise _NotPoolable(f"{_words(kind)} data cannot give a pre-post standardised mean change")
 
     if measure in ("SMD", "MD"):
         if kind == "two_group_continuous":
@@ -115,11 +129,13 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
             return yi, vi, how, _flag(*nums), assumed
         if kind == "reported_effect":
             return _reported_difference(data, measure)
-        raise _NotPoolable(f"{kind} data cannot give a {measure}")
+        raise _NotPoolable(
+            f"{_words(kind)} data cannot give a {_MEASURE_WORDS.get(measure, measure)}"
+        )
 
     if measure in effects.PROPORTION_MEASURES:
         if kind != "proportion":
-            raise _NotPoolable(f"{kind} data cannot give a single-group proportion")
+            raise _NotPoolable(f"{_words(kind)} data cannot give a single-group proportion")
         n = _v(data.n)
         derived = _flag(data.events, data.n)
         if data.events is not None:
@@ -160,7 +176,9 @@ def _convert(data: Any, measure: str, prepost_r: float) -> tuple[float, float, s
                 f"{'log scale, ' if log else ''}variance from the CI width"
             )
             return yi, vi, how, _flag(data.estimate, *data.ci), False
-        raise _NotPoolable(f"{kind} data cannot give a {measure}")
+        raise _NotPoolable(
+            f"{_words(kind)} data cannot give a {_MEASURE_WORDS.get(measure, measure)}"
+        )
 
     raise _NotPoolable(f"measure {measure} is not supported for study records")
 
@@ -208,7 +226,7 @@ def _smcc_from_prepost(
         return yi, vi, how, derived, False
 
     if data.mean_pre is None or data.mean_post is None:
-        raise _NotPoolable("pre_post data need both means, or the mean change with its SD or CI")
+        raise _NotPoolable("pre-post data need both means, or the mean change with its SD or CI")
     derived = _flag(data.mean_pre, data.mean_post, data.n, data.sd_pre, data.sd_post)
     notes = []
     sds = []

@@ -76,7 +76,10 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 
 
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
-    """One row per outcome: studies, participants, the result in plain numbers, and a sentence."""
+    """One row per outcome: studies, participants, the result in plain numbers, a sentence,
+    and the certainty with every reason it was rated down or up."""
+    from synthesis.brief import certainty_badge, plain_reason
+    from synthesis.grade import grade_outcome
     from synthesis.plain import describe, fmt_interval, fmt_value
 
     body = []
@@ -92,15 +95,20 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
             result = "one study only"
         else:
             result = "not pooled"
+        c = grade_outcome(base, a)
+        reasons = "".join(f"<li>{_E(plain_reason(x, base))}</li>" for x in c.reasons())
+        certainty = certainty_badge(c.level) + (f"<ul>{reasons}</ul>" if reasons else "")
         body.append(
-            f"<tr><td>{_E(a.outcome.name)}</td><td>{a.k} of {total}</td>"
+            f'<tr><th scope="row">{_E(a.outcome.name)}</th><td>{a.k} of {total}</td>'
             f"<td>{a.participants or ''}</td><td>{result}</td>"
-            f"<td>{_E(describe(a, base))}</td></tr>"
+            f"<td>{_E(describe(a, base))}</td><td>{certainty}</td></tr>"
         )
     return _html(
-        '<table class="findings"><thead><tr><th>Outcome</th><th>Studies pooled (of all '
-        "reporting)</th><th>Participants</th><th>Result</th><th>In plain words</th></tr>"
-        f"</thead><tbody>{''.join(body)}</tbody></table>"
+        '<div class="table-wrap"><table class="findings"><thead><tr><th scope="col">Outcome</th>'
+        '<th scope="col">Studies pooled (of all reporting)</th><th scope="col">Participants</th>'
+        '<th scope="col">Result</th><th scope="col">In plain words</th>'
+        '<th scope="col">Certainty and why</th></tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -160,15 +168,15 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
         return _html(f"<p>No sensitivity analysis: {_E(analysis.reason)}.</p>")
     alt = alternative_estimators(analysis)
     if alt is not None:
-        parts.append("<h5>Alternative τ² estimators</h5>" + alt.to_html(float_format="%.4f"))
+        parts.append("<h4>Alternative τ² estimators</h4>" + alt.to_html(float_format="%.4f"))
     loo = leave_one_out(analysis)
     if loo is not None:
-        parts.append("<h5>Leave one study out</h5>" + loo.to_html(float_format="%.4f"))
+        parts.append("<h4>Leave one study out</h4>" + loo.to_html(float_format="%.4f"))
     else:
         parts.append("<p>Leave-one-out needs at least 3 pooled studies.</p>")
     pre = prepost_sensitivity(base, analysis)
     if pre is not None:
-        parts.append("<h5>Assumed pre-post correlation</h5>" + pre.to_html(float_format="%.4f"))
+        parts.append("<h4>Assumed pre-post correlation</h4>" + pre.to_html(float_format="%.4f"))
     return _html("".join(parts))
 
 
@@ -233,7 +241,9 @@ def caveats(base: EvidenceBase, question: str) -> Any:
     needed = data_still_needed(base)
     ids = {s.id for s, _, _ in base.outcomes(question)}
     needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]
-    items = "".join(f"<li>{_E(n)}</li>" for n in q.notes)
+    from synthesis.brief import render_citations
+
+    items = "".join(f"<li>{_E(render_citations(n, base))}</li>" for n in q.notes)
     notes = "".join(
         f"<li><strong>{_E(base.studies[s].label or s)}</strong>: {_E(n)}</li>"
         for s in sorted(ids)
@@ -243,9 +253,9 @@ def caveats(base: EvidenceBase, question: str) -> Any:
         f"<li><strong>{_E(r.label)}</strong>: {_E(r.needed)}</li>" for r in needed.itertuples()
     )
     return _html(
-        f"<h4>About this question</h4><ul>{items}</ul>"
-        f"<h4>Data still needed</h4><ul>{gaps or '<li>none</li>'}</ul>"
-        f"<h4>Notes and conflicts between sources</h4><ul>{notes or '<li>none</li>'}</ul>"
+        f"<h3>About this question</h3><ul>{items}</ul>"
+        f"<h3>Data still needed</h3><ul>{gaps or '<li>none</li>'}</ul>"
+        f"<h3>Notes and conflicts between sources</h3><ul>{notes or '<li>none</li>'}</ul>"
     )
 
 
@@ -287,6 +297,13 @@ def _render(obj: Any) -> str:
     return f"<p>{_E(str(obj))}</p>"
 
 
+def forest_plots(analyses: list[OutcomeAnalysis], *, plain: bool = False) -> Any:
+    """A forest plot per outcome with study estimates (``plain``: commissioner wording)."""
+    from synthesis.plots import forest
+
+    return per_outcome(analyses, lambda a: forest(a, plain=plain), only_with_data=True)
+
+
 def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: bool = False) -> Any:
     """Apply ``fn`` to each outcome's analysis and show the results under outcome headings.
 
@@ -296,41 +313,38 @@ def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: boo
     for a in analyses:
         if only_with_data and not any(math.isfinite(r.yi) for r in a.rows):
             continue
-        parts.append(f"<h4>{_E(a.outcome.name)}</h4>{_render(fn(a))}")
+        parts.append(f"<h3>{_E(a.outcome.name)}</h3>{_render(fn(a))}")
     if not parts:
         return _html("<p>No outcome of this question has study estimates yet.</p>")
     return _html("".join(parts))
 
 
 def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
-    """GRADE summary-of-findings table with numbered footnotes giving each reason."""
-    from synthesis.grade import summary_of_findings as sof
+    """GRADE summary-of-findings table (:func:`synthesis.brief.sof_html`)."""
+    from synthesis.brief import sof_html
 
-    table = sof(base, analyses)
-    effect_col = table.columns[2]
-    notes: list[str] = []
-    body = []
-    for r in table.to_dict("records"):
-        marks = []
-        for reason in [x for x in r["reasons"].split(" | ") if x and x != "not rated down"]:
-            notes.append(reason)
-            marks.append(f"<sup>{len(notes)}</sup>")
-        body.append(
-            f"<tr><td>{_E(r['outcome'])}</td><td>{_E(r['participants (studies)'])}</td>"
-            f"<td>{_E(r[effect_col])}</td><td>{_E(r['certainty'])}{''.join(marks)}</td>"
-            f"<td>{_E(r['what this means'])}</td></tr>"
-        )
-    foot = "".join(f"<li>{_E(n)}</li>" for n in notes)
-    return _html(
-        '<table class="sof"><thead><tr><th>Outcome</th><th>Participants (studies)</th>'
-        f"<th>{_E(effect_col[0].upper() + effect_col[1:])}</th>"
-        "<th>Certainty of the evidence (GRADE)</th>"
-        f"<th>What this means</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<ol class="footnotes">{foot}</ol>'
-        "<p>GRADE certainty: high ⊕⊕⊕⊕, moderate ⊕⊕⊕◯, low ⊕⊕◯◯, very low ⊕◯◯◯. "
-        "Randomised evidence starts high and observational evidence low; each footnote says "
-        "why the certainty was rated down or up.</p>"
-    )
+    return _html(sof_html(base, analyses))
+
+
+def brief(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """The first screen of a question's page (:func:`synthesis.brief.brief_html`)."""
+    from synthesis.brief import brief_html
+
+    return _html(brief_html(base, analyses))
+
+
+def about_evidence(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """How studies were found, appraisal basis, assumptions, main gaps."""
+    from synthesis.brief import about_evidence_html
+
+    return _html(about_evidence_html(base, analyses))
+
+
+def glossary() -> Any:
+    """The glossary of the technical terms that stay on commissioner pages."""
+    from synthesis.brief import glossary_html
+
+    return _html(glossary_html())
 
 
 def integrity(base: EvidenceBase, question: str) -> Any:
@@ -348,4 +362,124 @@ def integrity(base: EvidenceBase, question: str) -> Any:
     return _html(
         "<p>Recomputed from the extracted numbers (errors keep an outcome out of pooling "
         "unless its record explains them):</p><ul>" + "".join(items) + "</ul>"
+    )
+
+
+# ------------------------------------------------------------------ evidence-base page
+
+
+def _question_name(base: EvidenceBase, qid: str) -> str:
+    q = base.questions.get(qid)
+    return q.short_title if q is not None else qid
+
+
+def _outcome_name(base: EvidenceBase, qid: str, oid: str) -> str:
+    q = base.questions.get(qid)
+    spec = next((o for o in q.outcomes if o.id == oid), None) if q is not None else None
+    return spec.name if spec is not None else oid
+
+
+def table(frame: pd.DataFrame, *, caption: str = "", index: bool = False) -> Any:
+    """A DataFrame as a complete HTML table (every row, no pandas footer or '...' row)."""
+    text = frame.to_html(index=index, border=0, na_rep="", float_format=lambda x: f"{x:.4g}")
+    if caption:
+        text = text.replace(">", f"><caption>{_E(caption)}</caption>", 1)
+    return _html(f'<div class="table-wrap">{text}</div>')
+
+
+def evidence_counts(base: EvidenceBase) -> Any:
+    """Study records per question by publication status, with the distinct total."""
+    from synthesis.evidence_map import study_counts
+
+    counts = study_counts(base)
+    rows = []
+    for r in counts.to_dict("records"):
+        name = r["question"]
+        name = "No outcome data yet" if name.startswith("(") else _question_name(base, name)
+        rows.append(
+            f'<tr><th scope="row">{_E(name)}</th><td>{r["records"]}</td><td>{r["published"]}</td>'
+            f"<td>{r['preprint']}</td><td>{r['protocol or ongoing']}</td>"
+            f"<td>{r['with poolable numbers']}</td></tr>"
+        )
+    total = len(base.studies)
+    listed = int(counts["records"].sum())
+    note = f"{total} distinct study records in all" + (
+        f"; {listed - total} record{'s serve' if listed - total > 1 else ' serves'} more "
+        "than one question and is counted under each."
+        if listed > total
+        else "."
+    )
+    return _html(
+        '<div class="table-wrap"><table class="counts"><caption>Study records by question '
+        'and status</caption><thead><tr><th scope="col">Question</th>'
+        '<th scope="col">Records</th><th scope="col">Published</th><th scope="col">Preprint</th>'
+        '<th scope="col">Protocol or ongoing</th><th scope="col">With numbers that can be '
+        f"pooled</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div><p>{_E(note)}</p>"
+    )
+
+
+#: Columns of the evidence map: status of a study result -> heading.
+MAP_STATUSES = {
+    "pooled": "Pooled",
+    "excluded": "Excluded (reason given)",
+    "not poolable": "Numbers cannot be combined",
+    "narrative": "Direction only",
+    "awaiting results": "Results awaited",
+}
+
+
+def evidence_map_grid(base: EvidenceBase) -> Any:
+    """The evidence map as a compact grid: per question and outcome, the studies and
+    their results by status (the status counts add up to the results column)."""
+    from synthesis.evidence_map import map_rows
+
+    rows = map_rows(base)
+    head = "".join(f'<th scope="col">{_E(v)}</th>' for v in MAP_STATUSES.values())
+    body = []
+    for qid in sorted(base.questions):
+        q = base.questions[qid]
+        body.append(
+            f'<tr class="group"><th colspan="{3 + len(MAP_STATUSES)}" scope="rowgroup">'
+            f"{_E(q.short_title)}</th></tr>"
+        )
+        for spec in q.outcomes:
+            sub = rows[(rows.question == qid) & (rows.outcome == spec.id)]
+            cells = []
+            for status in MAP_STATUSES:
+                n = int((sub.status == status).sum())
+                shade = f' class="n{min(n, 4)}"' if n else ' class="n0"'
+                cells.append(f"<td{shade}>{n or '·'}</td>")
+            body.append(
+                f'<tr><th scope="row">{_E(spec.name)}</th><td>{sub.study.nunique()}</td>'
+                f"<td>{len(sub)}</td>{''.join(cells)}</tr>"
+            )
+    return _html(
+        '<div class="table-wrap"><table class="evidence-map"><caption>Evidence map: study '
+        "results per outcome (a study may report several results, e.g. two time points)"
+        '</caption><thead><tr><th scope="col">Outcome</th><th scope="col">Studies</th>'
+        f'<th scope="col">Results</th>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        "</table></div><p>· none</p>"
+    )
+
+
+def data_needed(base: EvidenceBase) -> Any:
+    """Every number still needed, by study (nothing cut off)."""
+    from synthesis.evidence_map import data_still_needed
+
+    needed = data_still_needed(base)
+    body = []
+    for label, group in needed.groupby("label", sort=True):
+        items = []
+        for r in group.itertuples():
+            where = ""
+            if r.question:
+                outcome = _outcome_name(base, r.question, r.outcome)
+                where = f"{_question_name(base, r.question)}, {outcome}: "
+            items.append(f"<li>{_E(where)}{_E(str(r.needed))}</li>")
+        body.append(f'<tr><th scope="row">{_E(label)}</th><td><ul>{"".join(items)}</ul></td></tr>')
+    return _html(
+        '<div class="table-wrap"><table class="data-needed"><caption>Data still needed, by '
+        f"study ({len(needed)} items, {needed.study.nunique()} studies)</caption><thead><tr>"
+        '<th scope="col">Study</th><th scope="col">What is needed</th></tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )

@@ -37,9 +37,10 @@ ROB_COLOURS = {
 class SvgFigure:
     """A matplotlib figure shown as SVG; ``svg()`` gives the same bytes for the same figure."""
 
-    def __init__(self, figure: Figure, title: str = "") -> None:
+    def __init__(self, figure: Figure, title: str = "", description: str = "") -> None:
         self.figure = figure
         self.title = title
+        self.description = description
         self._svg: str | None = None
 
     def svg(self) -> str:
@@ -53,7 +54,7 @@ class SvgFigure:
                 self.figure.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
             plt.close(self.figure)
             text = buf.getvalue()
-            self._svg = text[text.index("<svg") :]
+            self._svg = _label_svg(text[text.index("<svg") :], self.title, self.description)
         return self._svg
 
     def _repr_svg_(self) -> str:
@@ -63,6 +64,23 @@ class SvgFigure:
         """Write the SVG to ``path``."""
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(self.svg())
+
+
+def _label_svg(svg: str, title: str, description: str) -> str:
+    """Give the SVG an accessible name and description: ``role="img"``, ``<title>`` and
+    ``<desc>`` as its first children, referenced by ``aria-labelledby``/``describedby``."""
+    import hashlib
+    from html import escape
+
+    key = hashlib.sha256(f"{title}\0{description}".encode()).hexdigest()[:10]
+    end = svg.index(">")
+    head, rest = svg[:end], svg[end + 1 :]
+    attrs = f' role="img" aria-labelledby="t-{key}"'
+    children = f'<title id="t-{key}">{escape(title or "Figure")}</title>'
+    if description:
+        attrs += f' aria-describedby="d-{key}"'
+        children += f'<desc id="d-{key}">{escape(description)}</desc>'
+    return f"{head}{attrs}>{children}{rest}"
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -81,9 +99,97 @@ def _fmt(x: float, measure: str) -> str:
     return f"{x:.2f}"
 
 
-def forest(analysis: OutcomeAnalysis) -> SvgFigure:
+#: Measures that compare two groups (their "favours" labels name the groups).
+_COMPARISONS = ("SMD", "MD", "OR", "RR", "RD")
+
+
+def favours_labels(analysis: OutcomeAnalysis) -> tuple[str, str]:
+    """Labels under the left and right ends of the x axis, from the outcome's direction.
+
+    Two-group comparisons say which group a side favours; before-after changes say
+    improvement or worsening; correlations and proportions say better or worse.
+    """
+    direction = analysis.outcome.direction
+    if direction not in ("higher is better", "lower is better"):
+        return ("lower", "higher")
+    low_good = direction == "lower is better"
+    if analysis.measure in _COMPARISONS:
+        good, bad = "favours intervention", "favours comparator"
+    elif analysis.measure in ("SMCC", "SMCR"):
+        good, bad = "improvement", "worsening"
+    else:
+        good, bad = "better", "worse"
+    left, right = (good, bad) if low_good else (bad, good)
+    return (f"← {left}", f"{right} →")
+
+
+def _p(p: float) -> str:
+    if not math.isfinite(p):
+        return "p not available"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def heterogeneity_text(analysis: OutcomeAnalysis, *, plain: bool = False) -> tuple[str, str]:
+    """The heterogeneity line and the overall-effect line printed under a forest plot's
+    diamond, as RevMan prints them (``plain``: without statistical symbols for τ²)."""
+    fit = analysis.fit
+    if fit is None:
+        return ("", "")
+    df = fit.k - 1
+    tau2 = f"between-study variance {fit.tau2:.3g}" if plain else f"τ² = {fit.tau2:.3g}"
+    het = f"Heterogeneity: {tau2}; I² = {fit.I2:.0f}%; Q = {fit.QE:.2f} ({df} df), {_p(fit.QEp)}"
+    if fit.test == "knha" and fit.df is not None:
+        stat = f"t = {fit.zval:.2f} ({fit.df} df)"
+    else:
+        stat = f"z = {fit.zval:.2f}"
+    return het, f"Test for overall effect: {stat}, {_p(fit.pval)}"
+
+
+def forest_description(analysis: OutcomeAnalysis) -> str:
+    """A text alternative of the forest plot, built from the same numbers."""
+    table = analysis.study_table()
+    shown = table[table["estimate"].notna()]
+    m = analysis.measure
+    level = f"{analysis.settings.level:g}%"
+    parts = [f"Forest plot of {analysis.outcome.name} ({analysis.natural_name})."]
+    for r in shown.itertuples():
+        what = "pooled" if r.status == "pooled" else f"not pooled ({r.status}: {r.reason})"
+        weight = f", weight {r.weight:.1f}%" if math.isfinite(r.weight) else ""
+        parts.append(
+            f"{r.label}: {_fmt(r.estimate, m)} ({level} CI {_fmt(r.ci_lb, m)} to "
+            f"{_fmt(r.ci_ub, m)}){weight}, {what}."
+        )
+    nat = analysis.natural()
+    if nat is not None:
+        het, overall = heterogeneity_text(analysis, plain=True)
+        parts.append(
+            f"Pooled estimate of {analysis.k} studies: {_fmt(nat.estimate, m)} ({level} CI "
+            f"{_fmt(nat.ci_lb, m)} to {_fmt(nat.ci_ub, m)})"
+            + (
+                f", prediction interval {_fmt(nat.pi_lb, m)} to {_fmt(nat.pi_ub, m)}"
+                if math.isfinite(nat.pi_lb)
+                else ""
+            )
+            + f". {het}. {overall}."
+        )
+    else:
+        parts.append(f"No pooled estimate: {analysis.reason}.")
+    left, right = favours_labels(analysis)
+    parts.append(f"Left of the line of no effect: {left.strip('← ')}; right: {right.strip(' →')}.")
+    return " ".join(parts)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+def forest(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
     """Forest plot: each study's estimate and CI on the natural scale, its weight, the
-    pooled diamond and the prediction interval; excluded studies below in grey."""
+    pooled diamond with the prediction interval, heterogeneity and the overall test under
+    it; studies not pooled below in grey with the reason. ``plain`` words the pooled row
+    and the heterogeneity line for readers without statistical training."""
     from matplotlib import rc_context
 
     table = analysis.study_table()
@@ -91,12 +197,18 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
     pooled = shown[shown.status == "pooled"]
     other = shown[shown.status != "pooled"]
     nat = analysis.natural()
-    n_rows = len(pooled) + len(other) + (2 if nat else 0) + (1 if len(other) else 0)
-    fig = _new_figure(9.0, 1.2 + 0.32 * max(n_rows, 2))
+    m = analysis.measure
+    reasons = {r.Index: _wrap(f"{r.status}: {r.reason}", 48) for r in other.itertuples()}
+    n_rows = (
+        len(pooled)
+        + (2.5 if nat else 0)
+        + (1 + sum(1 + 0.6 * (len(v) - 1) for v in reasons.values()) if len(other) else 0)
+    )
+    fig = _new_figure(9.0, 1.5 + 0.3 * max(n_rows, 2))
     with rc_context(_RC):
         ax = fig.add_subplot(1, 1, 1)
         y = n_rows
-        labels: list[tuple[float, str, str, str]] = []
+        labels: list[tuple[float, str, str, str, dict]] = []
         wmax = max(pooled["weight"].max(), 1.0) if len(pooled) and nat else 1.0
         for r in pooled.itertuples():
             y -= 1
@@ -104,102 +216,84 @@ def forest(analysis: OutcomeAnalysis) -> SvgFigure:
             ax.plot([r.ci_lb, r.ci_ub], [y, y], color="black", lw=1)
             ax.scatter([r.estimate], [y], s=size, marker="s", color="#1f4e79", zorder=3)
             weight = f"{r.weight:.1f}%" if math.isfinite(r.weight) else ""
-            labels.append(
-                (
-                    y,
-                    r.label,
-                    f"{_fmt(r.estimate, analysis.measure)} "
-                    f"[{_fmt(r.ci_lb, analysis.measure)}, "
-                    f"{_fmt(r.ci_ub, analysis.measure)}]",
-                    weight,
-                )
-            )
+            ci = f"{_fmt(r.estimate, m)} [{_fmt(r.ci_lb, m)}, {_fmt(r.ci_ub, m)}]"
+            labels.append((y, r.label, ci, weight, {}))
         if nat is not None:
             y -= 1.5
             xs = [nat.ci_lb, nat.estimate, nat.ci_ub, nat.estimate]
             ys = [y, y + 0.3, y, y - 0.3]
-            ax.fill(xs, ys, color="#c00000", zorder=3)
+            ax.fill(xs, ys, color="#9e1b32", zorder=3)
             if math.isfinite(nat.pi_lb):
-                ax.plot(
-                    [nat.pi_lb, nat.pi_ub], [y - 0.45, y - 0.45], color="#c00000", lw=1, ls="--"
-                )
+                ax.plot([nat.pi_lb, nat.pi_ub], [y - 0.5, y - 0.5], color="#9e1b32", lw=1, ls="--")
             fit = analysis.fit
             assert fit is not None
-            labels.append(
-                (
-                    y,
-                    f"Pooled ({fit.method}, {fit.test}; k = {fit.k})",
-                    f"{_fmt(nat.estimate, analysis.measure)} "
-                    f"[{_fmt(nat.ci_lb, analysis.measure)}, "
-                    f"{_fmt(nat.ci_ub, analysis.measure)}]",
-                    "100%",
-                )
+            name = (
+                f"Pooled estimate ({fit.k} studies)"
+                if plain
+                else f"Pooled ({fit.method}, {fit.test}; k = {fit.k})"
             )
+            ci = f"{_fmt(nat.estimate, m)} [{_fmt(nat.ci_lb, m)}, {_fmt(nat.ci_ub, m)}]"
+            labels.append((y, name, ci, "100%", {"weight": "bold"}))
             if math.isfinite(nat.pi_lb):
-                labels.append(
-                    (
-                        y - 0.45,
-                        "  prediction interval",
-                        f"[{_fmt(nat.pi_lb, analysis.measure)}, "
-                        f"{_fmt(nat.pi_ub, analysis.measure)}]",
-                        "",
-                    )
-                )
+                pi = f"[{_fmt(nat.pi_lb, m)}, {_fmt(nat.pi_ub, m)}]"
+                labels.append((y - 0.5, "Prediction interval", pi, "", {"style": "italic"}))
         if len(other):
-            y -= 1
-            labels.append((y, "Not pooled:", "", ""))
+            y -= 1.2
+            labels.append((y, "Not pooled:", "", "", {"weight": "bold"}))
             for r in other.itertuples():
                 y -= 1
-                ax.plot([r.ci_lb, r.ci_ub], [y, y], color="#999999", lw=1)
+                ax.plot([r.ci_lb, r.ci_ub], [y, y], color="#8c8c8c", lw=1)
                 ax.scatter(
-                    [r.estimate],
-                    [y],
-                    s=40,
-                    marker="s",
-                    facecolors="white",
-                    edgecolors="#999999",
-                    zorder=3,
-                )
-                labels.append(
-                    (
-                        y,
-                        f"{r.label} ({r.status})",
-                        f"{_fmt(r.estimate, analysis.measure)} "
-                        f"[{_fmt(r.ci_lb, analysis.measure)}, "
-                        f"{_fmt(r.ci_ub, analysis.measure)}]",
-                        "",
-                    )
-                )
-        null = NULL_VALUES.get(analysis.measure)
+                    [r.estimate], [y], s=40, marker="s", facecolors="white",
+                    edgecolors="#6e6e6e", zorder=3,
+                )  # fmt: skip
+                ci = f"{_fmt(r.estimate, m)} [{_fmt(r.ci_lb, m)}, {_fmt(r.ci_ub, m)}]"
+                labels.append((y, r.label, ci, "", {"color": "#595959"}))
+                note = {"size": 7.5, "color": "#595959", "style": "italic", "align": "right"}
+                for i, line in enumerate(reasons[r.Index]):
+                    y -= 0.45 if i == 0 else 0.6
+                    labels.append((y, line, "", "", note))
+                y -= 0.3
+        null = NULL_VALUES.get(m)
         if null is not None:
             ax.axvline(null, color="#666666", lw=0.8, ls=":")
-        if analysis.measure in ("OR", "RR"):
+        if m in ("OR", "RR"):
             ax.set_xscale("log")
-        ax.set_ylim(y - 1, n_rows + 0.5)
+        ax.set_ylim(y - 0.8, n_rows + 0.5)
         ax.set_yticks([])
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-        ax.set_xlabel(analysis.natural_name)
+        left, right = favours_labels(analysis)
+        ax.set_xlabel(analysis.natural_name if not plain else analysis.natural_name.split(" (")[0])
+        below = {"xycoords": "axes fraction", "textcoords": "offset points", "va": "top"}
+        ax.annotate(left, (0.0, 0.0), xytext=(0, -32), ha="left", fontsize=8, **below)
+        ax.annotate(right, (1.0, 0.0), xytext=(0, -32), ha="right", fontsize=8, **below)
+        if nat is not None:  # under the plot, as RevMan prints them
+            het, overall = heterogeneity_text(analysis, plain=plain)
+            for i, line in enumerate((het, overall)):
+                ax.annotate(line, (-0.62, 0.0), xytext=(0, -48 - 12 * i), ha="left", fontsize=8,
+                            **below)  # fmt: skip
         trans = ax.get_yaxis_transform()
-        for yy, label, text, weight in labels:
-            ax.text(-0.02, yy, label, transform=trans, ha="right", va="center")
-            ax.text(1.02, yy, text, transform=trans, ha="left", va="center")
-            ax.text(1.75, yy, weight, transform=trans, ha="right", va="center")
+        for yy, label, text, weight, style in labels:
+            kw = {k: v for k, v in style.items() if k in ("weight", "color", "style", "size")}
+            if style.get("align") == "right":  # a note in the right-hand columns
+                ax.text(1.02, yy, label, transform=trans, ha="left", va="center", **kw)
+                continue
+            ax.text(-0.02, yy, label, transform=trans, ha="right", va="center", **kw)
+            ax.text(1.02, yy, text, transform=trans, ha="left", va="center", **kw)
+            ax.text(1.75, yy, weight, transform=trans, ha="right", va="center", **kw)
+        ax.text(-0.02, n_rows + 0.3, "Study", transform=trans, ha="right", va="bottom",
+                weight="bold")  # fmt: skip
         ax.text(
-            1.02,
-            n_rows + 0.3,
-            f"Estimate [{analysis.settings.level:g}% CI]",
-            transform=trans,
-            ha="left",
-            va="bottom",
-            weight="bold",
-        )
+            1.02, n_rows + 0.3, f"Estimate [{analysis.settings.level:g}% CI]",
+            transform=trans, ha="left", va="bottom", weight="bold",
+        )  # fmt: skip
         ax.text(
             1.75, n_rows + 0.3, "Weight", transform=trans, ha="right", va="bottom", weight="bold"
         )
-        ax.set_title(analysis.outcome.name, loc="left", fontsize=10, pad=18)
         fig.subplots_adjust(left=0.30, right=0.60)
-    return SvgFigure(fig, f"Forest plot: {analysis.outcome.name}")
+    title = f"Forest plot: {analysis.outcome.name}"
+    return SvgFigure(fig, title, forest_description(analysis))
 
 
 def funnel(analysis: OutcomeAnalysis) -> SvgFigure | None:

@@ -21,6 +21,7 @@ with its file, line and field path.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -475,6 +476,33 @@ class Study(_Model):
 # ----------------------------------------------------------------------------- questions
 
 
+class TypicalSd(_Model):
+    """A typical standard deviation of a familiar instrument, with where it comes from."""
+
+    value: float = Field(..., gt=0, description="the SD, in the instrument's points")
+    instrument: str = Field(
+        ..., description="e.g. 'Maslach Burnout Inventory, emotional exhaustion subscale'"
+    )
+    unit: str = Field("points", description="what one unit of the instrument is called")
+    source: str = Field(..., min_length=3, description="study, locator and how it was obtained")
+    assumption: bool = Field(
+        True,
+        description="true when the SD is the review's choice (e.g. from one included study), "
+        "not a published norm",
+    )
+
+
+class Search(_Model):
+    """How the studies of a question were found, and when the evidence was last updated."""
+
+    method: str = Field(
+        ..., min_length=10, description="how the studies were found, in plain words"
+    )
+    systematic: bool = Field(..., description="true only for a systematic search of databases")
+    last_updated: date = Field(..., description="when the evidence was last searched or updated")
+    limitations: list[str] = Field(default_factory=list)
+
+
 class QuestionOutcome(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -483,6 +511,11 @@ class QuestionOutcome(_Model):
     direction: Literal["higher is better", "lower is better", "not applicable"]
     description: str | None = None
     critical: bool = Field(True, description="GRADE: critical (true) or important (false)")
+    typical_sd: TypicalSd | None = Field(
+        None,
+        description="SD of a familiar instrument, to re-express a standardised effect in its "
+        "points (GRADE guideline 13; Cochrane Handbook ch. 15)",
+    )
 
 
 class Pico(_Model):
@@ -545,6 +578,7 @@ class Question(_Model):
         default_factory=list, description="GRADE steps the reviewers set by hand, with reasons"
     )
     notes: list[str] = Field(default_factory=list)
+    search: Search | None = Field(None, description="how the studies were found, and when")
 
 
 def json_schemas() -> dict[str, str]:
