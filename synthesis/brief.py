@@ -545,9 +545,8 @@ def key_messages(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list[tu
     if len(messages) < 4 and studies:
         messages.append(
             (
-                f"Of the {len(studies)} studies found, {len(usable)} give numbers that could be "
-                "used; the others report no usable numbers, report the direction only, or have "
-                "not yet published results.",
+                f"Of the {len(studies)} studies found, {len(usable)} give numbers that could "
+                "be used.",
                 "",
             )
         )
