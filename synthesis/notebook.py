@@ -230,7 +230,9 @@ def rob_plot(base: EvidenceBase, question: str) -> Any:
     from synthesis.plots import rob_summary
 
     ids = sorted({s.id for s, _, _ in base.outcomes(question)})
-    return rob_summary(base, ids)
+    # inline SVG with its own title and description (an SVG output would be shown as an
+    # <img> with nbconvert's default alt text)
+    return _html(_render(rob_summary(base, ids)))
 
 
 def caveats(base: EvidenceBase, question: str) -> Any:
