@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import TYPE_CHECKING
 
 from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
@@ -73,6 +74,9 @@ def _label_svg(svg: str, title: str, description: str) -> str:
     from html import escape
 
     key = hashlib.sha256(f"{title}\0{description}".encode()).hexdigest()[:10]
+    # matplotlib numbers its groups text_1, patch_2 ... in every figure: on a page with
+    # several figures the ids would repeat, so groups lose them (nothing refers to them)
+    svg = re.sub(r'<g id="[^"]*"', "<g", svg)
     end = svg.index(">")
     head, rest = svg[:end], svg[end + 1 :]
     attrs = f' role="img" aria-labelledby="t-{key}"'

@@ -9,7 +9,9 @@ its first two pages. Browser checks (screenshots, overflow) are in test_report_b
 
 from __future__ import annotations
 
+import contextlib
 import re
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -129,6 +131,15 @@ def test_forest_plots_carry_favours_labels_heterogeneity_and_reasons(repo_report
     assert "Heterogeneity: τ² = " in academic
 
 
+def _inflate(data: bytes) -> list[bytes]:
+    """Every Flate stream of a PDF, decompressed (the rest of the file is ignored)."""
+    out = []
+    for m in re.finditer(rb"stream\r?\n", data):
+        with contextlib.suppress(zlib.error):
+            out.append(zlib.decompressobj().decompress(data[m.end() :]))
+    return out
+
+
 def _pdf_pages(pdf: Path, html: Path) -> list[str]:
     """Text of each page of the PDF as WeasyPrint lays the page out (same CSS)."""
     import weasyprint
@@ -146,7 +157,6 @@ def _pdf_pages(pdf: Path, html: Path) -> list[str]:
 
         walk(page._page_box)
         pages.append(" ".join(texts))
-    assert len(pages) == len(re.findall(rb"/Type\s*/Page\b", pdf.read_bytes()))
     return pages
 
 
@@ -154,8 +164,11 @@ def test_pdf_brief_fits_two_pages_with_footer_and_tags(repo_reports):
     name = "02_mindfulness_for_clinicians"
     pdf = repo_reports / "commissioner" / f"{name}.pdf"
     data = pdf.read_bytes()
-    assert b"/StructTreeRoot" in data and b"/MarkInfo" in data  # tagged (PDF/UA-1)
+    objects = data + b"".join(_inflate(data))  # the catalog sits in an object stream
+    assert b"/StructTreeRoot" in objects and b"/Marked true" in objects  # tagged: PDF/UA-1
+    assert b"pdfuaid" in objects  # the PDF/UA identification in its XMP metadata
     pages = _pdf_pages(pdf, repo_reports / "commissioner" / f"{name}.html")
+    assert len(pages) == len(re.findall(rb"/Type\s*/Page\b", objects))  # same layout
     first_two = " ".join(pages[:2])
     for text in ("Key messages", "Summary of findings", "About this evidence", "Main gaps"):
         assert text in first_two
