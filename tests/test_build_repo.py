@@ -102,10 +102,12 @@ def test_student_study_is_pooled_and_shown(built):
 
 
 def test_record_text_is_escaped(built):
-    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    # study notes are listed in full on the academic page (the brief keeps only key gaps)
+    page = read(built / "reports/academic/01_alliance_correlation.html")
     assert ("&lt;script&gt;alert('note')&lt;/script&gt;" in page
             or "&lt;script&gt;alert(&#x27;note&#x27;)&lt;/script&gt;" in page)  # fmt: skip
     assert "<script>alert(" not in page
+    assert "<script>alert(" not in read(built / "reports/commissioner/01_alliance_correlation.html")
 
 
 def test_commissioner_pages_have_no_code(built):
