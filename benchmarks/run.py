@@ -11,7 +11,7 @@ timed as the mean of 20 back-to-back fits per repeat, on both sides. Data are ge
 ``Rscript`` with metafor is installed, ``benchmarks/metafor_bench.R`` times the same
 fits on the same data and the ratios ``metafor / ours`` are printed.
 
-Our single fits are full ``synthesis.meta.rma`` calls, which include the Q-profile
+Our single fits are full ``synthesis.stats.rma`` calls, which include the Q-profile
 CI of τ² (metafor's ``rma`` does not compute it; ``confint`` would add to its time).
 """
 
@@ -179,7 +179,7 @@ def _machine() -> dict[str, Any]:
 
 def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
     """Run every benchmark; return the figures and notes."""
-    from synthesis import batch, meta
+    from synthesis import stats
 
     rng = np.random.default_rng(SEED)
     notes: list[str] = []
@@ -189,11 +189,11 @@ def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
         n = repeats if k <= 1000 else max(1, min(repeats, 3))
         for method in ("REML", "DL"):
             res[f"{method.lower()}_k{k}_ms"] = 1e3 * _median_s(
-                lambda yi=yi, vi=vi, m=method: meta.rma(yi, vi, method=m),
+                lambda yi=yi, vi=vi, m=method: stats.rma(yi, vi, method=m),
                 n,
                 inner=INNER if k <= 100 else 1,
             )
-        res[f"tau2_reml_k{k}"] = meta.rma(yi, vi).tau2
+        res[f"tau2_reml_k{k}"] = stats.rma(yi, vi).tau2
 
     # a batch of 1000 independent meta-analyses of k = 20 (true τ² varies, 0 for a quarter)
     bv = rng.uniform(0.01, 0.2, (BATCH_N, BATCH_K))
@@ -203,9 +203,9 @@ def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
         warnings.simplefilter("ignore")  # convergence is counted below, not hidden
         for method in ("REML", "DL"):
             res[f"batch1000_k20_{method.lower()}_ms"] = 1e3 * _median_s(
-                lambda m=method: batch.fit_arrays(by, bv, method=m), repeats
+                lambda m=method: stats.fit_arrays(by, bv, method=m), repeats
             )
-        breml = batch.fit_arrays(by, bv, method="REML")
+        breml = stats.fit_arrays(by, bv, method="REML")
     res["batch_reml_not_converged"] = int((~breml["converged"]).sum())
 
     res["cli_start_s"] = _time_cli(("--help",), repeats)
@@ -259,7 +259,7 @@ def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
             res.update(mf)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tight = batch.fit_arrays(by, bv, method="REML", control={"maxiter": 1000})
+                tight = stats.fit_arrays(by, bv, method="REML", control={"maxiter": 1000})
             ok = ~np.isnan(batch_tau2)
             res["batch_tau2_max_abs_diff"] = float(
                 np.max(np.abs(tight["tau2"].to_numpy()[ok] - batch_tau2[ok]))

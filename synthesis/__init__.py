@@ -1,7 +1,7 @@
 """synthesis: reproducible evidence synthesis.
 
 Structured study records (``evidence/``), effect sizes with metafor's measure codes,
-meta-analysis on PyMARE that agrees with metafor, and executed-notebook reports.
+meta-analysis that agrees with metafor, and executed-notebook reports.
 
 Importing the package is cheap: heavy modules (pandas, PyMARE, matplotlib, nbconvert)
 are imported only by the submodules that need them.

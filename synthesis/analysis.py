@@ -19,9 +19,10 @@ from synthesis.extract import EffectRow, effect_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.meta import MetaResult, RegtestResult, TransformedResult, TrimfillResult
+    from synthesis.counts import OutcomeCount
+    from synthesis.evidence import EvidenceBase
     from synthesis.records import Question, QuestionOutcome
-    from synthesis.validate import EvidenceBase
+    from synthesis.stats import MetaResult, RegtestResult, TransformedResult, TrimfillResult
 
 #: What a pooled number is called on its natural (reporting) scale.
 NATURAL_NAMES = {
@@ -48,6 +49,7 @@ class Settings:
     test: str
     level: float
     prepost_r: float
+    implied_r: bool = True
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class OutcomeAnalysis:
     rows
         Every study result for this outcome, pooled or not, each with its reason.
     fit
-        The random-effects fit (:class:`synthesis.meta.MetaResult`) when pooled, else None.
+        The random-effects fit (:class:`synthesis.stats.MetaResult`) when pooled, else None.
     reason
         Why there is no pooled estimate ("" when pooled).
     """
@@ -88,9 +90,17 @@ class OutcomeAnalysis:
         return len(self.pooled_rows)
 
     @property
+    def count(self) -> OutcomeCount:
+        """Distinct studies and participants, pooled apart from the rest
+        (:func:`synthesis.counts.count_rows`)."""
+        from synthesis.counts import count_rows
+
+        return count_rows(self.rows, self.measure)
+
+    @property
     def participants(self) -> int:
-        """Participants in the pooled studies (sum of record n where given)."""
-        return int(sum(r.n for r in self.pooled_rows if math.isfinite(r.n)))
+        """Distinct participants in the pooled studies (:attr:`count`)."""
+        return self.count.pooled_participants
 
     @property
     def natural_name(self) -> str:
@@ -98,7 +108,7 @@ class OutcomeAnalysis:
 
     def to_natural(self, values: Any) -> Any:
         """Map values on the analysis scale to the natural scale (r, proportion, ratio)."""
-        from synthesis.effects import backtransform
+        from synthesis.stats import backtransform
 
         ni = [r.n for r in self.pooled_rows] if self.measure == "PFT" else None
         return backtransform(self.measure, values, ni=ni)
@@ -127,7 +137,7 @@ class OutcomeAnalysis:
             lo = r.yi - z * math.sqrt(r.vi) if finite else math.nan
             hi = r.yi + z * math.sqrt(r.vi) if finite else math.nan
             if finite and self.measure == "PFT":
-                from synthesis.effects import transf_ipft_hm  # needs the study's own n
+                from synthesis.stats import transf_ipft_hm  # needs the study's own n
 
                 est, lo_n, hi_n = (float(transf_ipft_hm([v], [r.n])[0]) for v in (r.yi, lo, hi))
             elif finite:
@@ -179,6 +189,7 @@ def analyse(
     test: str | None = None,
     level: float | None = None,
     prepost_r: float | None = None,
+    implied_r: bool | None = None,
 ) -> OutcomeAnalysis:
     """Analyse one outcome of one question.
 
@@ -191,20 +202,33 @@ def analyse(
     method, test, level, prepost_r : optional
         Override the question's analysis plan (metafor's vocabulary: REML, DL, ...; z or
         knha; level in percent; the pre-post r assumed where a study reports none).
+    implied_r : bool, optional
+        False assumes ``prepost_r`` even where a study's own numbers imply its pre-post r
+        (default True: the study's information before the assumption).
 
     Returns
     -------
     OutcomeAnalysis
-        Pooled with :func:`synthesis.meta.rma` [viechtbauer2010metafor]_ when at least
+        Pooled with :func:`synthesis.stats.rma` [viechtbauer2010metafor]_ when at least
         ``analysis.min_k`` independent studies are poolable; otherwise ``fit`` is None and
         ``reason`` says why.
     """
-    from synthesis.meta import rma
+    from synthesis.stats import rma
 
     q = base.questions[question]
     spec = next(o for o in q.outcomes if o.id == outcome)
-    settings = _settings(q, method=method, test=test, level=level, prepost_r=prepost_r)
-    rows = tuple(effect_rows(base, question, outcome, prepost_r=settings.prepost_r))
+    settings = _settings(
+        q, method=method, test=test, level=level, prepost_r=prepost_r, implied_r=implied_r
+    )
+    rows = tuple(
+        effect_rows(
+            base,
+            question,
+            outcome,
+            prepost_r=settings.prepost_r,
+            use_implied_r=settings.implied_r,
+        )
+    )
     pooled = [r for r in rows if r.status == "pooled"]
     min_k = q.analysis.min_k
     if not pooled:
@@ -244,7 +268,7 @@ def analyse_question(base: EvidenceBase, question: str, **overrides: Any) -> lis
 
 def leave_one_out(analysis: OutcomeAnalysis) -> pd.DataFrame | None:
     """Leave-one-out estimates on the natural scale (None when k < 3)."""
-    from synthesis.meta import leave1out
+    from synthesis.stats import leave1out
 
     if analysis.fit is None or analysis.k < 3:
         return None
@@ -260,7 +284,7 @@ def alternative_estimators(analysis: OutcomeAnalysis) -> pd.DataFrame | None:
     """The pooled estimate under the main and each alternative τ² estimator."""
     import pandas as pd
 
-    from synthesis.meta import rma
+    from synthesis.stats import rma
 
     if analysis.fit is None:
         return None
@@ -348,7 +372,7 @@ def small_study(analysis: OutcomeAnalysis) -> SmallStudyAssessment:
     Run only when k reaches the plan's ``small_study_min_k`` (10 by default, as the
     Cochrane Handbook advises [higgins2023cochrane]_); otherwise says why not.
     """
-    from synthesis.meta import regtest, trimfill
+    from synthesis.stats import regtest, trimfill
 
     need = analysis.question.analysis.small_study_min_k
     if analysis.fit is None or analysis.k < need:

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from synthesis import __version__
+from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -38,7 +38,11 @@ def _root(args: argparse.Namespace) -> Path:
 def cmd_validate(args: argparse.Namespace) -> int:
     from synthesis.validate import validate
 
-    root = Path(args.path)
+    if args.path is not None and args.root is not None and Path(args.path) != Path(args.root):
+        raise UserInputError(
+            f"give the project root once: --root {args.root} or the path {args.path}, not both"
+        )
+    root = Path(args.root or args.path or ".")
     if not (root / "evidence").is_dir():
         raise UserInputError(
             f"{root}: no evidence/ folder here; run from the project root or give its path"
@@ -77,7 +81,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_new_study(args: argparse.Namespace) -> int:
     from synthesis.template import write_study_template
 
-    path = write_study_template(_root(args), args.id, args.citation, force=args.force)
+    path = write_study_template(
+        _root(args), args.id, args.citation, kind=args.kind, force=args.force
+    )
     print(f"wrote {path}: fill in the fields, then run `synthesis validate`")
     return EXIT_OK
 
@@ -120,6 +126,14 @@ def cmd_pool(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_combine(args: argparse.Namespace) -> int:
+    from synthesis.combine_csv import combine_csv, format_text, to_json
+
+    result = combine_csv(Path(args.file))
+    print(to_json(result) if args.json else format_text(result))
+    return EXIT_OK
+
+
 def cmd_sof(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -139,7 +153,24 @@ def cmd_sof(args: argparse.Namespace) -> int:
         table.insert(0, "question", qid)
         frames.append(table)
     table = pd.concat(frames, ignore_index=True)
-    if args.format == "csv":
+    if args.format == "docx":
+        from synthesis.grade import LEVEL_DEFINITIONS
+        from synthesis.wordbrief import frame_to_docx
+
+        if not args.output:
+            raise UserInputError("--format docx writes a file: give it with --output FILE.docx")
+        frame_to_docx(
+            table,
+            Path(args.output),
+            title="Summary of findings",
+            notes=[
+                f"{level.capitalize()} certainty: {text}"
+                for level, text in LEVEL_DEFINITIONS.items()
+            ],
+            group_by="question",
+        )
+        print(f"wrote {args.output}")
+    elif args.format == "csv":
         print(table.to_csv(index=False), end="")
     else:
         for row in table.to_dict("records"):
@@ -149,15 +180,47 @@ def cmd_sof(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from synthesis.export import export_package
+    from synthesis.validate import load_evidence
+
+    for path in export_package(
+        load_evidence(_root(args)), Path(args.output), questions=args.question
+    ):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    import json
+
+    from synthesis.validate import load_evidence
+    from synthesis.verdicts import claim_results
+
+    base = load_evidence(_root(args))
+    if args.question and args.question not in base.questions:
+        raise UserInputError(
+            f"question {args.question!r} does not exist (allowed: {', '.join(base.questions)})"
+        )
+    results = claim_results(base, args.question)
+    if args.format == "json":
+        print(json.dumps([r.to_dict(base) for r in results], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.to_text() for r in results) if results else "no claims recorded")
+    return EXIT_OK
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    from synthesis.jobs import parse_params
     from synthesis.report import build_reports
     from synthesis.validate import validate
 
     root = _root(args)
     if not (root / "evidence").is_dir():
         raise UserInputError(f"{root}: no evidence/ folder here; run from the project root")
+    params = parse_params(args.param)
     print("validating evidence/ and references.bib ...", flush=True)
-    _, report = validate(root)
+    base, report = validate(root)
     if not report.ok:
         raise ValidationFailed(report, report.to_text())
     for problem in report.warnings:
@@ -166,7 +229,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         print(line, flush=True)
 
-    result = build_reports(root, force=args.force, progress=progress, timeout=args.timeout)
+    result = build_reports(
+        root,
+        force=args.force,
+        progress=progress,
+        timeout=args.timeout,
+        base=base,
+        pdf=not args.no_pdf,
+        question=args.question,
+        params=params,
+        jobs=args.jobs,
+    )
+    for note in result.notes:
+        print(f"synthesis build: warning: {note}", file=sys.stderr)
     print(f"open {result.reports_dir / 'index.html'}")
     return EXIT_OK
 
@@ -198,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check every record and references.bib; list problems")
-    p.add_argument("path", nargs="?", default=".", help="project root (default: .)")
+    p.add_argument("--root", help="project root (default: .), as for every command")
+    p.add_argument("path", nargs="?", help="project root (the older spelling of --root)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--quiet", action="store_true", help="problems and summary only")
     p.set_defaults(func=cmd_validate)
@@ -212,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--citation", required=True, help="its key in references.bib")
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--force", action="store_true", help="overwrite an existing record")
+    p.add_argument(
+        "--kind",
+        default="correlation",
+        help="data kind of the outcome, i.e. which numbers the study reports: correlation "
+        "(default), two_group_binary, proportion, two_group_continuous, pre_post, "
+        "reported_effect, narrative, ... (a wrong name lists them all)",
+    )
     p.set_defaults(func=cmd_new_study)
 
     p = sub.add_parser("schema", help="regenerate evidence/schema/*.json from the record models")
@@ -239,20 +322,54 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the evidence, execute every notebook in notebooks/ (except names "
         "starting with _) and render reports/academic/*.html (with code), "
         "reports/commissioner/*.html and *.pdf (no code), reports/index.html and "
-        "reports/manifest.json. A notebook is re-executed only when it, the evidence, the "
-        "bibliography or the package changed. The previous reports stay in place unless "
-        "every notebook succeeds.",
+        "reports/manifest.json. Each question's notebook is generated from "
+        "notebooks/_template_question.ipynb. A notebook is re-executed only when what it "
+        "reads changed (its question file, the records serving the question, the "
+        "references they cite, its parameters, the notebook or the package); the manifest "
+        "says why each ran. The previous reports stay in place unless every notebook "
+        "succeeds.",
     )
     p.add_argument("--root", default=".", help="project root (default: .)")
     p.add_argument("--force", action="store_true", help="re-execute every notebook")
+    p.add_argument("--no-pdf", action="store_true", help="write the HTML pages only")
+    p.add_argument("--question", metavar="ID", help="build only this question (and the index)")
+    p.add_argument(
+        "--param",
+        action="append",
+        metavar="KEY=VALUE",
+        help="notebook parameter: method (EE, DL, HE, SJ, PM, ML, REML, EB), test (z, knha), "
+        "level (e.g. 90) or prepost_r; repeatable; the build then writes "
+        "reports-variants/<variant>/, e.g. reports-variants/DL/",
+    )
+    p.add_argument(
+        "--jobs", type=int, help="notebooks executed at once (default: CPUs + 1, at most 4)"
+    )
     p.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (120)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
     p.add_argument("--question", help="one question id (default: all)")
     p.add_argument("--root", default=".", help="project root (default: .)")
-    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.add_argument("--format", choices=("text", "csv", "docx"), default="text")
+    p.add_argument("--output", help="file to write (required with --format docx)")
     p.set_defaults(func=cmd_sof)
+
+    p = sub.add_parser(
+        "export",
+        help="write effect sizes, pooled results and vote counts as a Frictionless Data Package",
+    )
+    p.add_argument("--question", action="append", help="question id (repeatable; default: all)")
+    p.add_argument("--output", required=True, help="folder to write the CSVs and datapackage.json")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "claims", help="the claims register: each claim, its checks against the records, verdict"
+    )
+    p.add_argument("--question", help="one question id (default: all)")
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser(
         "pool",
@@ -263,25 +380,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="CSV file; an optional study/slab column labels the rows")
     p.add_argument(
         "--measure",
-        help="ZCOR, COR, SMD, MD, SMCC, SMCR, OR, RR, RD, PLO, PR, PFT "
-        "(omit when the CSV has yi,vi)",
+        help=f"{', '.join(vocabulary.QUESTION_MEASURES)} (omit when the CSV has yi,vi)",
     )
     p.add_argument(
         "--method",
         default="REML",
-        help="tau^2 estimator: EE, DL, HE, SJ, PM, ML, REML (default), EB",
+        help="tau^2 estimator: "
+        + ", ".join(m + " (default)" if m == "REML" else m for m in vocabulary.METHODS),
     )
     p.add_argument(
         "--test",
         default="z",
-        choices=("z", "knha"),
+        choices=vocabulary.TESTS,
         help="z (default, as metafor) or knha (Knapp-Hartung)",
     )
     p.add_argument("--level", type=float, default=95.0, help="confidence level in %% (95)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_pool)
 
+    p = sub.add_parser(
+        "combine",
+        help="vote count, sign test and combined p values (Stouffer, Fisher) from a CSV",
+        description=COMBINE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="CSV with columns p, direction and optionally n, label")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_combine)
+
     return parser
+
+
+COMBINE_HELP = """\
+Synthesis without meta-analysis for results that cannot be pooled: a vote count on the
+direction of effect (proportion favourable with a 95% Wilson interval, two-sided sign
+test) and one-sided p values in the favourable direction combined by Stouffer's method
+(unweighted and weighted by sqrt(n)) and Fisher's method (through PyMARE).
+
+Columns:
+  p          two-sided p value, 0 < p <= 1
+  direction  +1 favours the intervention, -1 the comparator, 0 no difference
+  n          sample size (optional; needed for the weighted Stouffer test)
+  label      study label (optional)
+
+A combined p says that some study probably has an effect in the favourable direction;
+it does not say how large the effect is.
+
+Example:
+  synthesis combine results.csv --json
+"""
 
 
 POOL_HELP = """\

@@ -13,7 +13,7 @@ from synthesis.extract import effect_rows
 if TYPE_CHECKING:
     import pandas as pd
 
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 
 def map_rows(base: EvidenceBase) -> pd.DataFrame:
@@ -52,21 +52,27 @@ def map_rows(base: EvidenceBase) -> pd.DataFrame:
 
 
 def map_summary(base: EvidenceBase) -> pd.DataFrame:
-    """Per question and outcome: counts of pooled, excluded, not-poolable and narrative results."""
+    """Per question and outcome: distinct studies and participants
+    (:func:`synthesis.counts.count_rows`), and counts of pooled, excluded, not-poolable and
+    narrative results."""
     import pandas as pd
 
-    rows = map_rows(base)
+    from synthesis.counts import count_rows
+
     out = []
     for qid, q in sorted(base.questions.items()):
         for spec in q.outcomes:
-            sub = rows[(rows.question == qid) & (rows.outcome == spec.id)]
-            counts = sub.status.value_counts()
+            found = effect_rows(base, qid, spec.id)
+            counts = pd.Series([r.status for r in found], dtype=object).value_counts()
+            count = count_rows(found, spec.measure)
             out.append(
                 {
                     "question": qid,
                     "outcome": spec.id,
                     "measure": spec.measure,
-                    "studies": int(sub.study.nunique()),
+                    "studies": count.studies,
+                    "participants pooled (studies)": count.pooled_text(),
+                    "also reporting, not pooled (studies)": count.other_text(),
                     "poolable": int(counts.get("pooled", 0)),
                     "excluded": int(counts.get("excluded", 0)),
                     "not_poolable": int(counts.get("not poolable", 0)),
@@ -157,13 +163,15 @@ def format_map(base: EvidenceBase) -> str:
     lines = []
     for qid, q in sorted(base.questions.items()):
         lines.append(f"{qid}: {q.title}")
-        for s in summary[summary.question == qid].itertuples():
+        for s in summary[summary.question == qid].to_dict("records"):
             lines.append(
-                f"  {s.outcome:<36} {s.measure:<5} studies {s.studies:>2}  poolable "
-                f"{s.poolable:>2}  excluded {s.excluded:>2}  narrative {s.narrative:>2}  "
-                f"not poolable {s.not_poolable:>2}  pooled estimate: {s.pooled_estimate}"
+                f"  {s['outcome']:<36} {s['measure']:<5} studies {s['studies']:>2}  "
+                f"participants pooled {s['participants pooled (studies)']}, also reporting "
+                f"{s['also reporting, not pooled (studies)']}  results: poolable "
+                f"{s['poolable']:>2}  excluded {s['excluded']:>2}  narrative {s['narrative']:>2}  "
+                f"not poolable {s['not_poolable']:>2}  pooled estimate: {s['pooled_estimate']}"
             )
-            sub = rows[(rows.question == qid) & (rows.outcome == s.outcome)]
+            sub = rows[(rows.question == qid) & (rows.outcome == s["outcome"])]
             for r in sub.itertuples():
                 why = f" - {r.reason}" if r.reason else ""
                 lines.append(f"      {r.status:<16} {r.label}{why}")

@@ -15,10 +15,13 @@ defaults a reviewer starts from):
   null while the confidence interval does not (only assessable with k >= 2);
 * indirectness: -1 (or -2) when studies judged serious (very serious) indirect for the
   question carry at least half of the weight;
-* imprecision: -1 for each of: the CI includes the null (for comparisons) or is wider than
-  30 percentage points (for single-group proportions); fewer participants than the optimal
-  information size (400 for continuous and correlation outcomes, 300 otherwise). With no
-  effect estimate at all: -2. A single study: at least -1;
+* imprecision, judged against the outcome's decision thresholds [santesso2020grade]_:
+  -2 when the interval is uninformative or includes both an important benefit and an
+  important harm; -1 when it includes both an important effect and little or no
+  difference, or (single-group proportions) spans more than one band; -1 for fewer
+  participants than the optimal information size (400 for continuous and correlation
+  outcomes, 300 otherwise); at most -2 in all. With no effect estimate at all: -2. A
+  single study: at least -1;
 * publication bias: assessed with Egger's test when k >= 10 (p < 0.10: -1); otherwise not
   assessed, and said so;
 * large effect (observational evidence only, nothing rated down): +1 for |r| >= 0.5,
@@ -31,16 +34,29 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
+#: The GRADE Working Group's definitions of the four certainty levels, as GRADEpro prints
+#: them under a summary-of-findings table [higgins2023cochrane]_.
+LEVEL_DEFINITIONS = {
+    "high": "We are very confident that the true effect lies close to that of the estimate "
+    "of the effect.",
+    "moderate": "We are moderately confident in the effect estimate: the true effect is likely "
+    "to be close to the estimate of the effect, but there is a possibility that it is "
+    "substantially different.",
+    "low": "Our confidence in the effect estimate is limited: the true effect may be "
+    "substantially different from the estimate of the effect.",
+    "very low": "We have very little confidence in the effect estimate: the true effect is "
+    "likely to be substantially different from the estimate of effect.",
+}
 RANDOMISED = ("randomised controlled", "cluster randomised controlled", "crossover randomised")
 HIGH_RISK = ("serious", "high", "critical")
 
@@ -57,7 +73,12 @@ class GradeStep:
 
 @dataclass(frozen=True)
 class Certainty:
-    """The certainty of the evidence for one outcome, with every step and its reason."""
+    """The certainty of the evidence for one outcome, with every step and its reason.
+
+    ``studies`` and ``participants`` are distinct studies and people
+    (:func:`synthesis.counts.count_rows`): those pooled, or when nothing is pooled, all
+    those reporting the outcome.
+    """
 
     question: str
     outcome: str
@@ -109,7 +130,10 @@ def grade_outcome(base: EvidenceBase, analysis: OutcomeAnalysis) -> Certainty:
     """GRADE certainty for one analysed outcome (see the module docstring for the rules)."""
     rows = _contributing(analysis)
     q, spec = analysis.question, analysis.outcome
-    participants = analysis.participants or int(sum(r.n for r in rows if math.isfinite(r.n)))
+    count = analysis.count
+    pooled = bool(analysis.pooled_rows)
+    participants = count.pooled_participants if pooled else count.other_participants
+    studies = count.pooled_studies if pooled else count.other_studies
     if not rows:
         awaiting = any(r.status == "awaiting results" for r in analysis.rows)
         reason = "results awaited" if awaiting else "no study reports this outcome"
@@ -136,7 +160,7 @@ def grade_outcome(base: EvidenceBase, analysis: OutcomeAnalysis) -> Certainty:
     ]
     score = LEVELS.index(start) + sum(s.change for s in steps)
     level = LEVELS[min(max(score, 0), len(LEVELS) - 1)]
-    return Certainty(q.id, spec.id, start, tuple(steps), level, len(rows), participants)
+    return Certainty(q.id, spec.id, start, tuple(steps), level, studies, participants)
 
 
 def _risk_of_bias(rows: list, weights: list[float]) -> GradeStep:
@@ -236,16 +260,45 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
         problems.append("a single study")
     else:
         lo, hi = nat.ci_lb, nat.ci_ub
+    from synthesis.plain import cuts_for, verdict
+
+    # GRADE's minimally contextualised approach: where the whole interval lies against
+    # the outcome's thresholds [santesso2020grade]_.
+    category = verdict(lo, hi, analysis.outcome).category
+    levels = len(problems)
+    wide = {
+        "uninformative": (2, "the interval spans (nearly) the whole scale: uninformative"),
+        "benefit or harm": (
+            2,
+            "the interval includes both an important benefit and an important harm",
+        ),
+        "benefit or no important difference": (
+            1,
+            "the interval includes both an important effect and little or no difference",
+        ),
+        "harm or no important difference": (
+            1,
+            "the interval includes both an important effect and little or no difference",
+        ),
+        "several bands": (1, f"the interval ({100 * lo:.0f}% to {100 * hi:.0f}%) spans more "
+                          "than one band of the scale"),
+    }  # fmt: skip
     null = NULL_VALUES.get(m)
-    if null is not None and _crosses(lo, hi, null):
+    if category in wide:
+        extra, why = wide[category]
+        levels += extra
+        problems.append(why)
+    elif category == "no thresholds" and null is not None and _crosses(lo, hi, null):
+        levels += 1
         problems.append("the confidence interval includes no effect")
-    elif null is None and hi - lo > 0.30:
-        problems.append(f"the confidence interval is wide ({100 * lo:.0f}% to {100 * hi:.0f}%)")
     if participants < ois:
+        levels += 1
         problems.append(
             f"{participants} participants, fewer than the optimal information size of about {ois}"
         )
-    change = -min(len(problems), 2)
+    if problems and cuts_for(analysis.outcome).assumed:
+        problems.append(f"thresholds: {cuts_for(analysis.outcome).source}")
+    change = -min(levels, 2)
     reason = "; ".join(problems) if problems else "narrow interval and enough participants"
     return GradeStep("imprecision", change, reason)
 
@@ -301,83 +354,27 @@ def _large_effect(analysis: OutcomeAnalysis, randomised: bool, down: int) -> Gra
 
 
 def statement(analysis: OutcomeAnalysis, certainty: Certainty) -> str:
-    """GRADE's standard wording for the finding at its certainty."""
-    from synthesis.plain import fmt_interval, fmt_value
+    """GRADE informative statement for the finding at its certainty
+    (:func:`synthesis.plain.statement`, the one place sentences are written)."""
+    from synthesis.plain import statement as words
 
-    raw = analysis.outcome.name.split(",")[0]
-    name = raw[0].lower() + raw[1:]
-    level = certainty.level
-    if level == "no evidence":
-        return f"No evidence yet on {name}."
-    nat = analysis.natural()
-    m = analysis.measure
-    table = analysis.study_table()
-    pooled = table[table.status == "pooled"]
-    if nat is None and pooled.empty:
-        said = dict.fromkeys(table[table.status.isin(["narrative", "not poolable"])].label)
-        return (
-            f"No effect size can be calculated for {name}: the studies ("
-            f"{', '.join(said)}) give directions or numbers that cannot be combined, so "
-            "the effect is uncertain."
-        )
-    if level == "very low":
-        what = "the proportion for" if m in PROPORTION_MEASURES else "the effect on"
-        return f"We are very uncertain about {what} {name}."
-    if nat is None:
-        est, lo, hi = pooled.iloc[0][["estimate", "ci_lb", "ci_ub"]]
-    else:
-        est, lo, hi = nat.estimate, nat.ci_lb, nat.ci_ub
-    if m in PROPORTION_MEASURES:
-        hedge = {"high": "is", "moderate": "is probably", "low": "may be"}[level]
-        return (
-            f"The proportion for {name} {hedge} about {fmt_value(est, m)} "
-            f"({fmt_interval(lo, hi, m)})."
-        )
-    null = NULL_VALUES.get(m, 0.0)
-    verb = {"high": "", "moderate": "probably ", "low": "may "}[level]
-    if lo <= null <= hi:
-        make = "makes" if level != "low" else "make"
-        return f"The intervention {verb}{make} little or no difference to {name}."
-    up = est > null
-    if m in ("ZCOR", "COR"):
-        go = "goes" if level != "low" else "go"
-        return f"Higher clinician mindfulness {verb}{go} with {'higher' if up else 'lower'} {name}."
-    word = (
-        ("increases" if up else "reduces") if level != "low" else ("increase" if up else "reduce")
-    )
-    return f"The intervention {verb}{word} {name}."
+    return words(analysis, certainty.level)
 
 
 def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> pd.DataFrame:
     """One row per outcome: participants (studies), effect, certainty, reasons, statement."""
     import pandas as pd
 
-    from synthesis.plain import fmt_interval, fmt_value
+    from synthesis.plain import effect_text
 
     rows = []
     for a in analyses:
         c = grade_outcome(base, a)
-        nat = a.natural()
-        if nat is not None:
-            effect = (
-                f"{a.natural_name} {fmt_value(nat.estimate, a.measure)} "
-                f"({fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})"
-            )
-            if a.measure in PROPORTION_MEASURES:
-                effect += f"; about {100 * nat.estimate:.0f} per 100 people"
-        elif a.pooled_rows:
-            t = a.study_table()
-            r = t[t.status == "pooled"].iloc[0]
-            effect = (
-                f"one study: {fmt_value(r.estimate, a.measure)} "
-                f"({fmt_interval(r.ci_lb, r.ci_ub, a.measure)})"
-            )
-        else:
-            effect = "no numbers"
+        effect = effect_text(a)
         rows.append(
             {
                 "outcome": a.outcome.name,
-                "participants (studies)": f"{c.participants} ({c.studies})" if c.studies else "—",
+                "participants (studies)": a.count.text(),
                 "effect (95% CI)"
                 if a.settings.level == 95
                 else f"effect ({a.settings.level:g}% CI)": effect,

@@ -77,7 +77,7 @@ from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
 
 if TYPE_CHECKING:
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 #: Significance level of the decision check (statcheck's default).
 ALPHA = 0.05
@@ -869,7 +869,7 @@ class _OutcomeChecker:
 
     # -- helpers
     def add(self, severity: Severity, loc: Loc, message: str, code: str) -> None:
-        from synthesis.validate import format_loc
+        from synthesis.problems import format_loc
 
         self.flags.append(
             Problem(
@@ -1237,7 +1237,7 @@ class _OutcomeChecker:
         self.single_n(d.n)
 
     def proportion(self, d: records.Proportion) -> None:
-        from synthesis.effects import events_from_percent
+        from synthesis.stats.conversions import events_from_percent
 
         if d.percent is None or not d.n.value.is_integer() or d.n.value < 1:
             return

@@ -13,11 +13,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.errors import UserInputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 _E = html.escape
 
@@ -28,14 +30,48 @@ def _html(text: str) -> Any:
     return HTML(text)
 
 
-def project_root() -> Path:
-    """The project root: ``$SYNTHESIS_ROOT`` (set by ``synthesis build``), else the folder
-    above ``notebooks/`` when run from there, else the current folder."""
+def project_root(start: Path | None = None) -> Path:
+    """The project root, found from any folder inside the project.
+
+    Parameters
+    ----------
+    start : pathlib.Path, optional
+        Where to start looking (default: the current folder).
+
+    Returns
+    -------
+    pathlib.Path
+        ``$SYNTHESIS_ROOT`` when set (``synthesis build`` sets it), else the nearest of
+        ``start`` and its parents holding ``evidence/questions/`` (the evidence folder
+        of this layout), so a notebook copied into a sub-folder still finds it.
+
+    Raises
+    ------
+    UserInputError
+        No such folder above ``start``; the message says where it looked.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     root = Path(tmp).resolve()
+    ...     (root / "evidence" / "questions").mkdir(parents=True)
+    ...     (root / "notebooks" / "mine").mkdir(parents=True)
+    ...     project_root(root / "notebooks" / "mine") == root
+    True
+    """
     env = os.environ.get("SYNTHESIS_ROOT")
     if env:
         return Path(env)
-    here = Path.cwd()
-    return here.parent if here.name == "notebooks" else here
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "evidence" / "questions").is_dir():
+            return folder
+    raise UserInputError(
+        f"no project found from {here}: none of it and its parent folders holds "
+        "evidence/questions/; open the notebook inside the project, or set "
+        "SYNTHESIS_ROOT to the project root"
+    )
 
 
 def load(root: Path | None = None) -> EvidenceBase:
@@ -80,13 +116,15 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     and the certainty with every reason it was rated down or up."""
     from synthesis.brief import certainty_badge, plain_reason
     from synthesis.grade import grade_outcome
-    from synthesis.plain import describe, fmt_interval, fmt_value
+    from synthesis.plain import describe, fmt_interval, fmt_value, verdict
 
     body = []
     for a in analyses:
         nat = a.natural()
-        total = len({r.study for r in a.rows})
-        if nat is not None:
+        count = a.count
+        if nat is not None and not verdict(nat.ci_lb, nat.ci_ub, a.outcome).informative:
+            result = "uninformative: no single number"
+        elif nat is not None:
             result = (
                 f"{_E(fmt_value(nat.estimate, a.measure))} "
                 f"({a.settings.level:g}% CI {_E(fmt_interval(nat.ci_lb, nat.ci_ub, a.measure))})"
@@ -99,13 +137,14 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         reasons = "".join(f"<li>{_E(plain_reason(x, base))}</li>" for x in c.reasons())
         certainty = certainty_badge(c.level) + (f"<ul>{reasons}</ul>" if reasons else "")
         body.append(
-            f'<tr><th scope="row">{_E(a.outcome.name)}</th><td>{a.k} of {total}</td>'
-            f"<td>{a.participants or ''}</td><td>{result}</td>"
+            f'<tr><th scope="row">{_E(a.outcome.name)}</th><td>{_E(count.pooled_text())}</td>'
+            f"<td>{_E(count.other_text())}</td><td>{result}</td>"
             f"<td>{_E(describe(a, base))}</td><td>{certainty}</td></tr>"
         )
     return _html(
         '<div class="table-wrap"><table class="findings"><thead><tr><th scope="col">Outcome</th>'
-        '<th scope="col">Studies pooled (of all reporting)</th><th scope="col">Participants</th>'
+        '<th scope="col">Pooled: participants (studies)</th>'
+        '<th scope="col">Also reporting, not pooled: participants (studies)</th>'
         '<th scope="col">Result</th><th scope="col">In plain words</th>'
         '<th scope="col">Certainty and why</th></tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table></div>"
@@ -271,7 +310,7 @@ def references(base: EvidenceBase, question: str | None = None) -> Any:
     bib = base.bibliography
     assert bib is not None
     items = sorted(bib.format(k, html_output=True) for k in keys if k in bib)
-    method_keys = ["viechtbauer2010metafor", "salo2023pymare", "higgins2023cochrane"]
+    method_keys = ["viechtbauer2010metafor", "higgins2023cochrane"]
     methods = [bib.format(k, html_output=True) for k in method_keys if k in bib]
     return _html(
         '<ol class="references">' + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
@@ -484,4 +523,89 @@ def data_needed(base: EvidenceBase) -> Any:
         f"study ({len(needed)} items, {needed.study.nunique()} studies)</caption><thead><tr>"
         '<th scope="col">Study</th><th scope="col">What is needed</th></tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+_VERDICT_CLASS = {
+    "supported": "verdict-supported",
+    "partly supported": "verdict-partly",
+    "not supported": "verdict-not",
+    "cannot be checked from public data": "verdict-unknown",
+}
+
+
+def _verdict_badge(verdict: str) -> str:
+    return f'<strong class="verdict {_VERDICT_CLASS[verdict]}">{_E(verdict)}</strong>'
+
+
+def claims_lead(base: EvidenceBase, question: str | None = None) -> Any:
+    """The claims a commissioner is likely to quote, each with its verdict and main reason.
+
+    Shown at the top of the commissioner brief; the full checks are in
+    :func:`claims_checked`. Empty when no such claim concerns ``question``.
+    """
+    from synthesis.verdicts import claim_results
+
+    quoted = [r for r in claim_results(base, question, pooled=False) if r.claim.commissioner]
+    if not quoted:
+        return _html("")
+    items = "".join(
+        f"<li><em>{_E(r.claim.says)}</em> {_verdict_badge(r.verdict)}. "
+        f"{_E(r.claim.reasons[0])}</li>"
+        for r in quoted
+    )
+    return _html(
+        '<div class="claims-lead"><h3>Claims you may have read</h3>'
+        f"<ul>{items}</ul><p>Each claim is checked against the studies below "
+        "(section “Claims checked”).</p></div>"
+    )
+
+
+def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
+    """Every claim about ``question`` (all when None): what it says, what it cites, each
+    check against the records, the verdict and the reviewers' reasons."""
+    from synthesis.verdicts import claim_results
+
+    results = claim_results(base, question)
+    if not results:
+        return _html("<p>No claim about this question has been recorded.</p>")
+    bib = base.bibliography
+    parts = []
+    for r in results:
+        c = r.claim
+        cited = (
+            bib.format(c.cites, html_output=True)
+            if c.cites and bib is not None and c.cites in bib
+            else "no reference given"
+        )
+        note = f" <span class='note'>({_E(c.cites_note)})</span>" if c.cites_note else ""
+        quote = f" Quoted: “{_E(c.quote)}”." if c.quote else ""
+        checks = "".join(
+            f"<tr><td>{_E(x.says)}</td><td>{_E(x.status if x.role == 'evidence' else 'context')}"
+            f"</td><td>{_E(x.detail)}</td></tr>"
+            for x in r.checks
+        )
+        override = (
+            f"<p>The checks alone give “{_E(r.computed)}”; the reviewers judge otherwise: "
+            f"{_E(c.override_reason or '')}</p>"
+            if r.computed != c.verdict
+            else ""
+        )
+        reasons = "".join(f"<li>{_E(x)}</li>" for x in c.reasons)
+        records = ", ".join(_E(base.studies[s].label or s) for s in c.records if s in base.studies)
+        parts.append(
+            f'<div class="claim"><h3>{_E(c.label)}</h3>'
+            f"<p><strong>Verdict:</strong> {_verdict_badge(c.verdict)}</p>"
+            f"<p><strong>The claim</strong> ({_E(c.source)}): {_E(c.says)}{quote}</p>"
+            f"<p><strong>It cites:</strong> {cited}{note}</p>"
+            f"<p><strong>Records that bear on it:</strong> {records}</p>"
+            '<table class="claim-checks"><thead><tr><th>Part of the claim</th>'
+            "<th>Finding</th><th>From the records</th></tr></thead>"
+            f"<tbody>{checks}</tbody></table>{override}"
+            f"<p><strong>Why:</strong></p><ul>{reasons}</ul></div>"
+        )
+    return _html(
+        "<p>Verdicts: supported, partly supported, not supported, or cannot be checked from "
+        "public data. Each part of a claim is checked against the study records; parts marked "
+        "“context” are shown but do not change the verdict.</p>" + "".join(parts)
     )

@@ -8,13 +8,15 @@ Every sentence states the numbers it rests on, with their interval.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
+    from synthesis.records import Question, QuestionOutcome
 
 
 def fmt_value(x: float, measure: str) -> str:
@@ -35,68 +37,388 @@ def fmt_interval(lo: float, hi: float, measure: str, *, between: bool = False) -
     return f"{fmt_value(lo, measure)} to {fmt_value(hi, measure)}"
 
 
-def magnitude(value: float, measure: str) -> str:
-    """'small', 'moderate', ... for correlations and standardised differences; '' otherwise."""
-    a = abs(value)
+#: Conventional boundaries used when a question file sets no thresholds (flagged as such).
+DEFAULT_THRESHOLDS: dict[str, tuple[float, float, float]] = {
+    "ZCOR": (0.1, 0.3, 0.5),
+    "COR": (0.1, 0.3, 0.5),
+    "SMD": (0.2, 0.5, 0.8),
+    "SMCC": (0.2, 0.5, 0.8),
+    "SMCR": (0.2, 0.5, 0.8),
+}
+DEFAULT_BANDS = (0.25, 0.5, 0.75)
+RATIO_MEASURES = ("OR", "RR")
+
+#: Verdict categories of an interval (comparisons, then proportions).
+CATEGORIES = (
+    "benefit",
+    "harm",
+    "no important difference",
+    "benefit or no important difference",
+    "harm or no important difference",
+    "uninformative",
+    "one band",
+    "several bands",
+    "no thresholds",
+)
+
+
+@dataclass(frozen=True)
+class Cuts:
+    """Decision thresholds in effect for one outcome, and where they come from."""
+
+    small: float | None
+    moderate: float | None
+    large: float | None
+    bands: tuple[float, ...]
+    source: str
+    assumed: bool
+
+
+def cuts_for(outcome: QuestionOutcome) -> Cuts:
+    """The outcome's thresholds, or conventional ones flagged as not set in the question."""
+    t = outcome.thresholds
+    if t is not None:
+        return Cuts(t.small, t.moderate, t.large, tuple(t.bands or ()), t.source, t.assumed)
+    why = "not set in the question file: conventional values used"
+    if outcome.measure in PROPORTION_MEASURES:
+        return Cuts(None, None, None, DEFAULT_BANDS, why, True)
+    if outcome.measure in DEFAULT_THRESHOLDS:
+        return Cuts(*DEFAULT_THRESHOLDS[outcome.measure], (), why, True)
+    return Cuts(None, None, None, (), "not set in the question file", True)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Where a whole interval lies against the outcome's thresholds [santesso2020grade]_.
+
+    ``category`` is one of :data:`CATEGORIES`; ``low``/``high`` describe the two ends of
+    the interval ("a large reduction", "little or no difference", "below 25%").
+    """
+
+    category: str
+    low: str
+    high: str
+
+    @property
+    def informative(self) -> bool:
+        return self.category not in ("uninformative", "no thresholds")
+
+
+def _size(distance: float, cuts: Cuts, measure: str) -> str:
+    """'little or no', 'a small', 'a moderate', 'a large' (or 'an important') effect for a
+    distance from no effect >= 0 (log scale for ratios)."""
+    small, moderate, large = (_cut(c, measure) for c in (cuts.small, cuts.moderate, cuts.large))
+    if small is None or distance < small:
+        return "little or no"
+    if moderate is None:
+        return "a large" if large is not None and distance >= large else "an important"
+    if distance < moderate:
+        return "a small"
+    if large is None or distance < large:
+        return "a moderate"
+    return "a large"
+
+
+def _distance(x: float, measure: str) -> float:
+    """Signed distance from no effect (log scale for ratios)."""
+    if measure in RATIO_MEASURES:
+        return math.log(x)
+    return x - NULL_VALUES.get(measure, 0.0)
+
+
+def _cut(value: float | None, measure: str) -> float | None:
+    if value is None:
+        return None
+    return math.log(value) if measure in RATIO_MEASURES else value
+
+
+def _end(x: float, measure: str, cuts: Cuts) -> str:
+    """One end of an interval in words: 'a large reduction', 'little or no difference'."""
+    d = _distance(x, measure)
+    size = _size(abs(d), cuts, measure)
+    if size == "little or no":
+        return (
+            "little or no difference"
+            if measure not in ("ZCOR", "COR")
+            else "little or no association"
+        )
     if measure in ("ZCOR", "COR"):
-        cuts = (0.1, 0.3, 0.5)
-    elif measure in ("SMD", "SMCC", "SMCR"):
-        cuts = (0.2, 0.5, 0.8)
-    else:
-        return ""
-    if a < cuts[0]:
-        return "negligible"
-    if a < cuts[1]:
-        return "small"
-    if a < cuts[2]:
-        return "moderate"
-    return "large"
+        return f"{size} {'positive' if d > 0 else 'negative'} association"
+    return f"{size} {'increase' if d > 0 else 'reduction'}"
 
 
-def _direction_words(analysis: OutcomeAnalysis, value: float) -> str:
-    measure = analysis.measure
-    null = NULL_VALUES.get(measure)
-    if null is None or value == null:
-        return ""
-    better = analysis.outcome.direction
-    up = value > null
-    if better == "higher is better":
-        good = up
-    elif better == "lower is better":
-        good = not up
+def _band(x: float, bands: tuple[float, ...]) -> int:
+    return sum(x >= b for b in bands)
+
+
+def _band_words(i: int, bands: tuple[float, ...]) -> str:
+    if i == 0:
+        return f"below {100 * bands[0]:g}%"
+    if i == len(bands):
+        return f"above {100 * bands[-1]:g}%"
+    return f"{100 * bands[i - 1]:g}–{100 * bands[i]:g}%"
+
+
+def verdict(lo: float, hi: float, outcome: QuestionOutcome) -> Verdict:
+    """Classify the whole interval ``[lo, hi]`` (natural scale) against the thresholds.
+
+    Comparisons: the interval, on the benefit scale (``direction``), lies wholly above the
+    smallest important benefit ("benefit"), wholly below the smallest important harm
+    ("harm"), wholly within ±small ("no important difference"), from no important
+    difference to one side, or across both. An interval running from a large benefit to a
+    large harm spans (nearly) the whole scale and is "uninformative". Proportions: the
+    interval lies in one band, spans several, or covers every band (or 90 points of the
+    0-100% scale): "uninformative" [santesso2020grade]_.
+
+    Examples
+    --------
+    >>> from synthesis.records import QuestionOutcome
+    >>> o = QuestionOutcome(id="x", name="X", measure="SMD", scale="g",
+    ...                     direction="lower is better")
+    >>> verdict(-0.9, -0.3, o).category
+    'benefit'
+    >>> verdict(-2.3, 1.46, o).category
+    'uninformative'
+    """
+    m = outcome.measure
+    cuts = cuts_for(outcome)
+    lo, hi = min(lo, hi), max(lo, hi)
+    if m in PROPORTION_MEASURES:
+        bands = cuts.bands
+        a, b = _band(lo, bands), _band(hi, bands)
+        low, high = _band_words(a, bands), _band_words(b, bands)
+        if (a == 0 and b == len(bands)) or hi - lo >= 0.9 - 1e-9:
+            return Verdict("uninformative", low, high)
+        return Verdict("one band" if a == b else "several bands", low, high)
+    if cuts.small is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return Verdict("no thresholds", fmt_value(lo, m), fmt_value(hi, m))
+    sign = -1.0 if outcome.direction == "lower is better" else 1.0
+    b_lo, b_hi = sorted((sign * _distance(lo, m), sign * _distance(hi, m)))
+    small, large = _cut(cuts.small, m), _cut(cuts.large, m)
+    low, high = _end(lo, m, cuts), _end(hi, m, cuts)
+    if large is not None and b_lo <= -large and b_hi >= large:
+        category = "uninformative"
+    elif b_lo >= small:
+        category = "benefit"
+    elif b_hi <= -small:
+        category = "harm"
+    elif b_lo > -small and b_hi < small:
+        category = "no important difference"
+    elif b_lo > -small:
+        category = "benefit or no important difference"
+    elif b_hi < small:
+        category = "harm or no important difference"
     else:
-        return "higher" if up else "lower"
-    return "in the favourable direction" if good else "in the unfavourable direction"
+        category = "benefit or harm"
+    return Verdict(category, low, high)
+
+
+#: How certainty hedges a statement [santesso2020grade]_: (prefix, verb form).
+HEDGES = {
+    "high": ("", "third"),
+    "moderate": ("probably ", "third"),
+    "low": ("may ", "base"),
+    "very low": ("may ", "base"),
+}
+
+
+def subject(question: Question) -> str:
+    """The intervention or exposure in a few words (from the PICO, up to the first comma)."""
+    text = question.pico.intervention.split(",")[0].strip()
+    if text.count("(") > text.count(")"):
+        text = text[: text.rindex("(")].strip()
+    return text
+
+
+def _phrase(
+    category: str, name: str, outcome: QuestionOutcome, correlational: bool
+) -> tuple[str, str]:
+    """(base form, third-person form) of what the intervention does, by category."""
+    higher = outcome.direction != "lower is better"
+    if correlational:
+        good = (f"go with {'higher' if higher else 'lower'} {name}",
+                f"goes with {'higher' if higher else 'lower'} {name}")  # fmt: skip
+        bad = (f"go with {'lower' if higher else 'higher'} {name}",
+               f"goes with {'lower' if higher else 'higher'} {name}")  # fmt: skip
+        none = ("have little or no association", "has little or no association")
+        either = (f"go with higher or lower {name}", f"goes with higher or lower {name}")
+        none_with = (f"{none[0]} with {name}", f"{none[1]} with {name}")
+    else:
+        up, down = ("increase", "increases"), ("reduce", "reduces")
+        g, b = (up, down) if higher else (down, up)
+        good, bad = (f"{g[0]} {name}", f"{g[1]} {name}"), (f"{b[0]} {name}", f"{b[1]} {name}")
+        none = ("make little or no difference", "makes little or no difference")
+        either = (f"increase or reduce {name}", f"increases or reduces {name}")
+        none_with = (f"{none[0]} to {name}", f"{none[1]} to {name}")
+    if category == "benefit":
+        return good
+    if category == "harm":
+        return bad
+    if category == "no important difference":
+        return none_with
+    if category == "benefit or no important difference":
+        return f"{good[0]} or {none[0]}", f"{good[1]} or {none[1]}"
+    if category == "harm or no important difference":
+        return f"{bad[0]} or {none[0]}", f"{bad[1]} or {none[1]}"
+    return either
+
+
+def informative_statement(
+    lo: float,
+    hi: float,
+    analysis: OutcomeAnalysis,
+    certainty: str | None,
+) -> str:
+    """GRADE informative statement from the whole interval and the certainty.
+
+    The first sentence says what the intervention does, hedged by certainty (high: no
+    hedge; moderate: "probably"; low: "may"; very low: "the evidence is very
+    uncertain") [santesso2020grade]_. The second says where the whole interval lies
+    against the outcome's thresholds. An uninformative interval is said to be so and no
+    number is given.
+    """
+    outcome, m = analysis.outcome, analysis.measure
+    name = _name(analysis)
+    level = f"{analysis.settings.level:g}%"
+    v = verdict(lo, hi, outcome)
+    if m in PROPORTION_MEASURES:
+        what = f"the proportion “{name}”"
+        if v.category == "uninformative":
+            return (
+                f"The evidence on {what} is uninformative: the {level} interval runs from "
+                f"{fmt_value(lo, m)} to {fmt_value(hi, m)}, (nearly) the whole scale, so no "
+                "single proportion can be given."
+            )
+        where = f"between {fmt_value(lo, m)} and {fmt_value(hi, m)}"
+        band = (
+            f"within the band {v.low}"
+            if v.category == "one band"
+            else f"spanning the bands from {v.low} to {v.high}"
+        )
+        if certainty == "very low":
+            return (
+                f"The evidence is very uncertain about {what}: the {level} interval lies "
+                f"{where} ({band})."
+            )
+        hedge = {"high": "lies", "moderate": "probably lies", "low": "may lie"}.get(
+            certainty or "", "lies"
+        )
+        return f"{what[0].upper() + what[1:]} {hedge} {where} ({band})."
+    if v.category == "no thresholds":
+        return (
+            f"The {level} interval for {name} runs from {fmt_value(lo, m)} to "
+            f"{fmt_value(hi, m)}; no decision thresholds are set for this outcome."
+        )
+    span = f"The {level} interval runs from {v.low} to {v.high}"
+    if v.category == "uninformative":
+        anything = ""
+        if outcome.direction != "not applicable":
+            anything = " (it could be anything from a large benefit to a large harm)"
+        return (
+            f"The evidence on {name} is uninformative: the {level} interval runs from "
+            f"{v.low} to {v.high}{anything}, so no single number can be given."
+        )
+    correlational = m in ("ZCOR", "COR")
+    who = subject(analysis.question)
+    base, third = _phrase(v.category, name, outcome, correlational)
+    if certainty == "very low":
+        about = "the association between" if correlational else "the effect of"
+        link = "and" if correlational else "on"
+        return (
+            f"The evidence is very uncertain about {about} {who[0].lower() + who[1:]} {link} "
+            f"{name}. {span}."
+        )
+    prefix, form = HEDGES.get(certainty or "high", ("", "third"))
+    verb = third if form == "third" else base
+    cuts = cuts_for(outcome)
+    after = ""
+    if v.category == "no important difference":
+        after = f", all within the smallest important difference ({cuts.small:g})"
+    return f"{who} {prefix}{verb}. {span}{after}."
+
+
+def _name(analysis: OutcomeAnalysis) -> str:
+    raw = analysis.outcome.name.split(",")[0]
+    return raw[0].lower() + raw[1:]
+
+
+def statement(analysis: OutcomeAnalysis, certainty: str) -> str:
+    """The summary-of-findings sentence for one outcome at its certainty level.
+
+    Built from the whole interval against the outcome's thresholds
+    (:func:`informative_statement`) [santesso2020grade]_.
+    """
+    name = _name(analysis)
+    if certainty == "no evidence":
+        return f"No evidence yet on {name}."
+    ends = interval(analysis)
+    if ends is None:
+        table = analysis.study_table()
+        said = dict.fromkeys(table[table.status.isin(["narrative", "not poolable"])].label)
+        return (
+            f"No effect size can be calculated for {name}: the studies ("
+            f"{', '.join(said)}) give directions or numbers that cannot be combined, so "
+            "the effect is uncertain."
+        )
+    return informative_statement(ends[1], ends[2], analysis, certainty)
+
+
+def interval(analysis: OutcomeAnalysis) -> tuple[float, float, float] | None:
+    """(estimate, lower, upper) on the natural scale: pooled, else the single study's."""
+    nat = analysis.natural()
+    if nat is not None:
+        return nat.estimate, nat.ci_lb, nat.ci_ub
+    if len(analysis.pooled_rows) == 1:
+        table = analysis.study_table()
+        row = table[table.status == "pooled"].iloc[0]
+        return float(row.estimate), float(row.ci_lb), float(row.ci_ub)
+    return None
+
+
+def effect_text(analysis: OutcomeAnalysis) -> str:
+    """The SoF 'effect' cell: estimate and interval; no headline number when uninformative."""
+    m = analysis.measure
+    ends = interval(analysis)
+    if ends is None:
+        return "no numbers"
+    est, lo, hi = ends
+    ci = fmt_interval(lo, hi, m)
+    if not verdict(lo, hi, analysis.outcome).informative:
+        return f"uninformative (interval {ci}): no single number"
+    if analysis.fit is None:
+        return f"one study: {fmt_value(est, m)} ({ci})"
+    text = f"{analysis.natural_name} {fmt_value(est, m)} ({ci})"
+    if m in PROPORTION_MEASURES:
+        text += f"; about {100 * est:.0f} per 100 people"
+    return text
 
 
 def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str:
-    """One or two plain sentences on one outcome: what was found and how sure we are."""
+    """One or two plain sentences on one outcome: what was found and how sure we are.
+
+    With ``base`` the certainty (:func:`synthesis.grade.grade_outcome`) hedges the
+    statement; an uninformative interval headlines no number.
+    """
     m = analysis.measure
     level = f"{analysis.settings.level:g}%"
     name = analysis.outcome.name[0].lower() + analysis.outcome.name[1:]
+    certainty = None
+    if base is not None and analysis.pooled_rows:
+        from synthesis.grade import grade_outcome
+
+        certainty = grade_outcome(base, analysis).level
     nat = analysis.natural()
     if nat is not None:
         k, n = analysis.k, analysis.participants
         who = f"{k} studies" + (f" ({n} participants)" if n else "")
+        words = informative_statement(nat.ci_lb, nat.ci_ub, analysis, certainty)
+        if not verdict(nat.ci_lb, nat.ci_ub, analysis.outcome).informative:
+            return f"Across {who}: {words}"
         text = (
             f"Across {who}, the combined {analysis.natural_name} for {name} was "
             f"{fmt_value(nat.estimate, m)} ({level} confidence interval "
-            f"{fmt_interval(nat.ci_lb, nat.ci_ub, m)})."
+            f"{fmt_interval(nat.ci_lb, nat.ci_ub, m)}). {words}"
         )
-        null = NULL_VALUES.get(m)
-        if null is not None:
-            size = magnitude(nat.estimate, m)
-            direction = _direction_words(analysis, nat.estimate)
-            if nat.ci_lb <= null <= nat.ci_ub:
-                text += (
-                    f" The interval includes no effect, so the data are compatible with "
-                    f"no effect as well as with {size + ' ' if size else ''}effects "
-                    f"{direction or 'in either direction'}."
-                )
-            else:
-                text += (f" This is a {size + ' ' if size else ''}effect {direction}.").replace(
-                    "  ", " "
-                )
         if math.isfinite(nat.pi_lb):
             text += (
                 f" In a new setting like these, the true value would probably lie "
@@ -108,11 +430,15 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     if len(single) == 1:
         row = table[table.status == "pooled"].iloc[0]
         n = f", {row.n:.0f} participants" if math.isfinite(row.n) else ""
+        words = informative_statement(row.ci_lb, row.ci_ub, analysis, certainty)
+        number = (
+            f"{fmt_value(row.estimate, m)} ({level} CI {fmt_interval(row.ci_lb, row.ci_ub, m)}). "
+        )
+        if not verdict(row.ci_lb, row.ci_ub, analysis.outcome).informative:
+            number = ""
         return (
-            f"Only one study ({row.label}{n}) gives usable numbers for {name}: "
-            f"{fmt_value(row.estimate, m)} ({level} CI "
-            f"{fmt_interval(row.ci_lb, row.ci_ub, m)}). One study cannot be pooled, "
-            "and its result may not hold elsewhere."
+            f"Only one study ({row.label}{n}) gives usable numbers for {name}: {number}"
+            f"{words} One study cannot be pooled, and its result may not hold elsewhere."
         )
     narrative = [r for r in analysis.rows if r.status == "narrative"]
     awaiting = [r for r in analysis.rows if r.status == "awaiting results"]

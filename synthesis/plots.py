@@ -12,13 +12,13 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from synthesis.effects import NULL_VALUES, PROPORTION_MEASURES
+from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.validate import EvidenceBase
+    from synthesis.evidence import EvidenceBase
 
 _RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
@@ -232,9 +232,9 @@ def forest(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
             fit = analysis.fit
             assert fit is not None
             name = (
-                f"Pooled estimate ({fit.k} studies)"
+                f"Pooled estimate ({fit.k} studies, {analysis.participants} participants)"
                 if plain
-                else f"Pooled ({fit.method}, {fit.test}; k = {fit.k})"
+                else f"Pooled ({fit.method}, {fit.test}; k = {fit.k}, n = {analysis.participants})"
             )
             ci = f"{_fmt(nat.estimate, m)} [{_fmt(nat.ci_lb, m)}, {_fmt(nat.ci_ub, m)}]"
             labels.append((y, name, ci, "100%", {"weight": "bold"}))

@@ -8,36 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from synthesis.errors import UserInputError
+from synthesis.vocabulary import POOL_JSON_FIELDS, QUESTION_MEASURES
 
 #: Keys of the JSON object ``synthesis pool --json`` prints (the CLI contract).
-JSON_KEYS = (
-    "k",
-    "k_excluded",
-    "method",
-    "test",
-    "level",
-    "measure",
-    "estimate",
-    "se",
-    "zval",
-    "pval",
-    "ci_lb",
-    "ci_ub",
-    "pi_lb",
-    "pi_ub",
-    "tau2",
-    "tau2_ci_lb",
-    "tau2_ci_ub",
-    "I2",
-    "H2",
-    "QE",
-    "QEp",
-    "converged",
-    "excluded",
-    "notes",
-    "yi",
-    "vi",
-)
+JSON_KEYS = POOL_JSON_FIELDS
 
 
 def read_csv(path: Path) -> Any:
@@ -80,23 +54,22 @@ def pool_csv(
     test: str = "z",
     level: float = 95,
 ) -> dict[str, Any]:
-    """Compute effect sizes with :func:`synthesis.effects.escalc` and pool them with
-    :func:`synthesis.meta.rma`; return the JSON-ready result (keys :data:`JSON_KEYS`)."""
-    from synthesis.effects import MEASURES, escalc
-    from synthesis.meta import rma
+    """Compute effect sizes with :func:`synthesis.stats.escalc_table` and pool them with
+    :func:`synthesis.stats.rma`; return the JSON-ready result (keys :data:`JSON_KEYS`)."""
+    from synthesis.stats import MEASURES, escalc_table, rma
 
     frame = read_csv(path)
     if measure is None:
         if not {"yi", "vi"} <= set(frame.columns):
             raise UserInputError(
                 f"{path}: --measure is required unless the CSV has columns yi and vi "
-                f"(allowed measures: {', '.join(m for m in MEASURES if m != 'GEN')})"
+                f"(allowed measures: {', '.join(QUESTION_MEASURES)})"
             )
         measure = "GEN"
     if measure not in MEASURES:
         raise UserInputError(f"--measure {measure!r} is not known; allowed: {', '.join(MEASURES)}")
     try:
-        effects = escalc(measure, frame)
+        effects = escalc_table(measure, frame)
     except UserInputError as exc:
         raise UserInputError(f"{path}: {exc}") from None
     slab = None

@@ -114,3 +114,11 @@ class ProblemReport:
             "problems": [asdict(p) for p in self.sorted()],
         }
         return json.dumps(payload, indent=2, sort_keys=True)
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str:
+    """``('outcomes', 0, 'data', 'r')`` -> ``outcomes[0].data.r``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

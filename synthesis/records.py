@@ -3,7 +3,8 @@
 A study record (``evidence/studies/<id>.yaml``) holds what one published report says:
 design, population, and one entry per outcome whose ``data`` is of exactly one kind
 (correlation, two-group binary, single-group proportion, two-group continuous,
-single-group pre-post, reported effect, or narrative only).
+single-group pre-post, reported effect, or narrative: a direction with perhaps a p
+value). Every kind may also carry a direction, a p value and the test behind it.
 
 Every number may be written bare (``n: 76``) or as a mapping that says where it was read
 and whether it was computed rather than reported::
@@ -21,12 +22,15 @@ with its file, line and field path.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+from synthesis.vocabulary import LEVEL_MAX, LEVEL_MIN, METHODS, QUESTION_MEASURES, TESTS
 
 # ----------------------------------------------------------------------------- vocabulary
 
@@ -54,8 +58,10 @@ STATUSES = ("published", "preprint", "protocol", "ongoing")
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 #: Effect measures a question may ask for (metafor's measure codes).
-MEASURES = ("ZCOR", "COR", "SMD", "MD", "SMCC", "SMCR", "OR", "RR", "RD", "PLO", "PR", "PFT")
+MEASURES = QUESTION_MEASURES
 Measure = Literal[MEASURES]  # type: ignore[valid-type]
+Method = Literal[METHODS]  # type: ignore[valid-type]
+Test = Literal[TESTS]  # type: ignore[valid-type]
 
 #: Effect metrics a paper may report directly (``reported_effect.metric``).
 REPORTED_METRICS = ("r", "d", "g", "SMD", "SMCC", "MD", "OR", "RR", "HR", "RD", "APR")
@@ -71,6 +77,24 @@ DIRECTIONS = (
     "unclear",
 )
 
+#: Tests behind a reported p value. Those in :data:`CONVERTIBLE_TESTS` let a p value and
+#: the group sizes give an effect size (:mod:`synthesis.stats.from_p`).
+TESTS = (
+    "two-sample t",
+    "Welch t",
+    "paired t",
+    "correlation t",
+    "chi2",
+    "Fisher exact",
+    "Mann-Whitney",
+    "Wilcoxon signed-rank",
+    "ANOVA",
+    "regression",
+    "log-rank",
+    "other",
+)
+CONVERTIBLE_TESTS = ("two-sample t", "paired t", "correlation t")
+
 ROB_TOOLS = ("RoB 2", "ROBINS-I", "JBI", "NOS", "AMSTAR 2", "not applicable")
 ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
     "RoB 2": ("low", "some concerns", "high"),
@@ -84,10 +108,17 @@ ROB_JUDGEMENTS: dict[str, tuple[str, ...]] = {
 OVERALL_ROB = ("low", "some concerns", "moderate", "serious", "high", "critical", "unclear")
 
 
-class _Model(BaseModel):
-    """Strict about unknown fields; lenient about int/float."""
+#: What a new-study template writes where the student must fill in a value; any text
+#: holding it is refused by ``synthesis validate`` (a template is never pooled).
+PLACEHOLDER = "FILL IN"
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+class _Model(BaseModel):
+    """Strict about unknown fields; lenient about int/float; every number finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -128,24 +159,49 @@ class Num(_Model):
     note: str | None = None
 
 
+#: A number written as text ("76", "-0.45", "1.2e3"); not "1_000", "nan" or "inf".
+_DECIMAL = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
 def _coerce_number(value: Any) -> Any:
     if isinstance(value, bool):
         raise PydanticCustomError("number", f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
         return {"value": value}
     if isinstance(value, str):
-        try:
-            return {"value": float(value)}
-        except ValueError:
-            raise PydanticCustomError(
-                "number",
-                f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
-                "like {value: 36, derived: how it was computed}",
-            ) from None
+        text = value.strip()
+        if _DECIMAL.fullmatch(text):
+            return {"value": float(text)}
+        if PLACEHOLDER in text:
+            raise PydanticCustomError("placeholder", "a template placeholder is not a number")
+        raise PydanticCustomError(
+            "number",
+            f"expected a number, got {value!r}: write digits (76, 0.456), or a mapping "
+            "like {value: 36, derived: how it was computed}",
+        )
     return value
 
 
 Number = Annotated[Num, BeforeValidator(_coerce_number)]
+
+
+class PercentNum(Num):
+    """A percentage (0-100). ``unit: "%"`` confirms a value of at most 1 is meant as percent."""
+
+    unit: Literal["%"] | None = Field(
+        None, description='"%" confirms that a value <= 1 is a percentage (0.5 means 0.5%)'
+    )
+
+
+def _coerce_percent(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = _coerce_number(value.strip()[:-1])
+        return {**number, "unit": "%"}
+    return _coerce_number(value)
+
+
+#: A percentage: ``86`` or ``"86%"``; a value <= 1 must be written ``0.5%`` (see validate).
+Percent = Annotated[PercentNum, BeforeValidator(_coerce_percent)]
 
 
 #: Test statistics whose p value :mod:`synthesis.integrity` can recompute.
@@ -197,10 +253,32 @@ class Statistic(_Model):
 
 
 class _Data(_Model):
-    """Fields shared by every data kind."""
+    """Fields shared by every data kind: the source, and the direction/p block.
+
+    Every result may say which way it points (``direction``), its p value (exact or
+    bounded, one- or two-sided) and the test behind it. These feed vote counting on the
+    direction of effect, combined p values and the albatross plot
+    (:mod:`synthesis.stats.swim`) [campbell2020swim]_, and, when the test is known,
+    the conversions of :mod:`synthesis.stats.from_p`.
+    """
 
     source: SourceRef | None = Field(None, description="default source of the numbers below")
     note: str | None = None
+    direction: Literal[DIRECTIONS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="which way the result points, as the source reports it (leave out to "
+        "take it from the estimate)",
+    )
+    p: Number | None = Field(None, description="p value of the comparison, as reported")
+    p_bound: Literal["=", "<", ">"] = Field(
+        "=", description="'<' when the paper gives p < value rather than an exact p"
+    )
+    p_sided: Literal["two-sided", "one-sided"] = Field(
+        "two-sided", description="'one-sided' when the paper reports a one-sided p"
+    )
+    test: Literal[TESTS] | None = Field(  # type: ignore[valid-type]
+        None, description="the test behind p, when the source names it"
+    )
 
 
 class Correlation(_Data):
@@ -209,10 +287,6 @@ class Correlation(_Data):
     kind: Literal["correlation"]
     r: Number
     n: Number
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     statistic: Statistic | None = Field(
         None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )
@@ -239,7 +313,9 @@ class Proportion(_Data):
 
     kind: Literal["proportion"]
     events: Number | None = None
-    percent: Number | None = None
+    percent: Percent | None = Field(
+        None, description="reported percentage, 0-100 (86 for 86%); write 0.5% for one <= 1"
+    )
     n: Number
 
     @model_validator(mode="after")
@@ -290,7 +366,9 @@ class PrePost(_Data):
     mean_change: Number | None = None
     sd_change: Number | None = None
     ci_change: tuple[Number, Number] | None = None
-    level: float = Field(95.0, gt=0, lt=100, description="confidence level of the CIs, percent")
+    level: float = Field(
+        95.0, gt=LEVEL_MIN, lt=LEVEL_MAX, description="confidence level of the CIs, percent"
+    )
     r_prepost: Number | None = None
     n_pre: Number | None = Field(
         None, description="participants behind the pre mean and its CI, when not n"
@@ -300,10 +378,6 @@ class PrePost(_Data):
     )
     timepoint_pre: str | None = None
     timepoint_post: str | None = None
-    p: Number | None = Field(None, description="p value of the pre-post comparison")
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     statistic: Statistic | None = Field(
         None, description="the reported test statistic, e.g. {kind: t, value: 2.20, df: 28}"
     )
@@ -324,12 +398,8 @@ class ReportedEffect(_Data):
     metric: ReportedMetric
     estimate: Number
     ci: tuple[Number, Number] | None = None
-    level: float = Field(95.0, gt=0, lt=100)
+    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
     se: Number | None = None
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = Field(
-        "=", description="'<' when the paper gives p < value rather than an exact p"
-    )
     n: Number | None = None
     n1: Number | None = None
     n2: Number | None = None
@@ -341,17 +411,25 @@ class ReportedEffect(_Data):
 
 
 class Narrative(_Data):
-    """A result reported only in words: direction and significance, no usable numbers."""
+    """A result with a direction and perhaps a p value, but no effect estimate.
+
+    It counts in the vote on the direction of effect and, with a p value and n, in the
+    combined p values and the albatross plot. With an exact p, the ``test`` (two-sample
+    t, paired t, correlation t) and the group sizes it also gives an effect size,
+    marked as derived from p (:mod:`synthesis.stats.from_p`); a bounded p gives only a
+    bound, never a value.
+    """
 
     kind: Literal["narrative"]
     direction: Literal[DIRECTIONS]  # type: ignore[valid-type]
     significant: bool | None = Field(None, description="true/false, or leave out if not stated")
-    p: Number | None = None
-    p_bound: Literal["=", "<", ">"] = "="
+    n: Number | None = Field(None, description="participants analysed in total (or give n1, n2)")
+    n1: Number | None = Field(None, description="participants analysed in group 1 (intervention)")
+    n2: Number | None = Field(None, description="participants analysed in group 2 (comparator)")
     missing: str = Field(
         ..., min_length=3, description="which numbers would be needed and were not found"
     )
-    percent: Number | None = Field(
+    percent: Percent | None = Field(
         None, description="a reported percentage whose denominator is unknown (shown, not pooled)"
     )
     value: Number | None = Field(
@@ -503,6 +581,47 @@ class Search(_Model):
     limitations: list[str] = Field(default_factory=list)
 
 
+#: Measures of a single-group proportion (thresholds are bands of the 0-1 scale).
+PROPORTION_CODES = ("PLO", "PR", "PFT")
+
+
+class Thresholds(_Model):
+    """Decision thresholds of one outcome, on the scale its result is reported on.
+
+    For comparisons (SMD, SMCC, r, MD, ...): ``small`` is the smallest difference judged
+    important (a minimal important difference, or the small-effect boundary); ``moderate``
+    and ``large`` are optional further boundaries. All are distances from no effect, in
+    the reported unit (SDs, r, days; a ratio such as 1.25 for OR/RR). For single-group
+    proportions: ``bands`` are cut points between 0 and 1 (e.g. 0.25, 0.5, 0.75).
+    ``source`` says where they come from; ``assumed: true`` flags the review's own choice.
+    Used for informative statements [santesso2020grade]_ and for imprecision.
+    """
+
+    small: float | None = Field(None, gt=0, description="smallest important difference")
+    moderate: float | None = Field(None, gt=0, description="moderate-effect boundary")
+    large: float | None = Field(None, gt=0, description="large-effect boundary")
+    bands: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
+        None, description="cut points of a proportion (0-1), in increasing order"
+    )
+    source: str = Field(..., min_length=3, description="where the thresholds come from")
+    assumed: bool = Field(False, description="true when they are the review's own assumption")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.bands is not None:
+            if list(self.bands) != sorted(set(self.bands)):
+                raise PydanticCustomError(
+                    "thresholds", "bands must be distinct and in increasing order"
+                )
+            return self
+        values = [v for v in (self.small, self.moderate, self.large) if v is not None]
+        if self.small is None:
+            raise PydanticCustomError("thresholds", "give small (and optionally moderate, large)")
+        if values != sorted(set(values)):
+            raise PydanticCustomError("thresholds", "need small < moderate < large")
+        return self
+
+
 class QuestionOutcome(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -516,6 +635,29 @@ class QuestionOutcome(_Model):
         description="SD of a familiar instrument, to re-express a standardised effect in its "
         "points (GRADE guideline 13; Cochrane Handbook ch. 15)",
     )
+    thresholds: Thresholds | None = Field(
+        None, description="decision thresholds for informative statements and imprecision"
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_fit_measure(self) -> QuestionOutcome:
+        t = self.thresholds
+        if t is None:
+            return self
+        proportion = self.measure in PROPORTION_CODES
+        if proportion and t.bands is None:
+            raise PydanticCustomError(
+                "thresholds", f"a {self.measure} outcome needs thresholds.bands (0-1 cut points)"
+            )
+        if not proportion and t.bands is not None:
+            raise PydanticCustomError(
+                "thresholds", f"bands are for proportions; a {self.measure} outcome needs small"
+            )
+        if self.measure in ("OR", "RR") and t.small is not None and t.small <= 1:
+            raise PydanticCustomError(
+                "thresholds", "ratio thresholds are ratios above 1 (e.g. small: 1.25)"
+            )
+        return self
 
 
 class Pico(_Model):
@@ -528,10 +670,10 @@ class Pico(_Model):
 class Analysis(_Model):
     """The analysis plan: every analytic choice a reader may want to change."""
 
-    method: Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"] = "REML"
-    test: Literal["z", "knha"] = "z"
-    level: float = Field(95.0, gt=0, lt=100)
-    alternative_methods: list[Literal["EE", "DL", "HE", "SJ", "PM", "ML", "REML", "EB"]] = [
+    method: Method = "REML"
+    test: Test = "z"
+    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
+    alternative_methods: list[Method] = [
         "DL",
         "EE",
     ]
@@ -540,6 +682,11 @@ class Analysis(_Model):
     )
     prepost_r_sensitivity: list[Annotated[float, Field(ge=-1, le=1)]] = [0.3, 0.7]
     min_k: int = Field(2, ge=1, description="fewest independent studies to pool")
+    effects_from_p: bool = Field(
+        False,
+        description="let an exact p value with its test (two-sample t, paired t, correlation "
+        "t), direction and n give an effect size (marked derived from p) that may be pooled",
+    )
     small_study_min_k: int = Field(10, ge=3, description="fewest studies for Egger/trim-and-fill")
     sensitivity: list[str] = Field(default_factory=list, description="planned sensitivity analyses")
 
@@ -585,9 +732,12 @@ def json_schemas() -> dict[str, str]:
     """JSON Schema text of a study record and of a question, keyed by file name."""
     import json
 
+    from synthesis.claims import Claim
+
     schemas = {
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
+        "claim.schema.json": Claim.model_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 

@@ -12,8 +12,10 @@
    the numbers; an unchanged notebook is not executed again;
 3. each notebook becomes ``reports/academic/<name>.html`` (with code),
    ``reports/commissioner/<name>.html`` (no code, no cells tagged ``academic``, no
-   scripts) and ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline), and the
-   build writes ``reports/index.html`` and ``reports/manifest.json``;
+   scripts), ``reports/commissioner/<name>.pdf`` (WeasyPrint, offline) and
+   ``reports/commissioner/<name>.docx`` (the same brief as a Word document), and the
+   build writes ``reports/data/`` (the numbers as a Frictionless Data Package),
+   ``reports/index.html`` and ``reports/manifest.json``;
 4. everything is written to a temporary folder beside ``reports/`` that replaces it
    only when every notebook succeeded: a failing notebook raises
    :class:`NotebookFailed` and leaves the previous reports untouched.
@@ -49,9 +51,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
+from synthesis.export import export_package
+from synthesis.wordbrief import html_to_docx
+
+if TYPE_CHECKING:
+    from synthesis.evidence import EvidenceBase
 
 __all__ = [
     "CACHE_DIRNAME",
@@ -71,12 +78,18 @@ __all__ = [
 CACHE_DIRNAME = ".synthesis-cache"
 #: Folder (in the project root) the build writes.
 REPORTS_DIRNAME = "reports"
+#: Folder (in the project root) of builds with notebook parameters (``--param``).
+VARIANTS_DIRNAME = "reports-variants"
+# Labels of the notebook inputs that are evidence (see synthesis.jobs.notebook_inputs).
+_DATA_LABELS = ("question", "record", "reference", "file")
+# What each notebook becomes (the PDF is left out with ``pdf=False``).
+_OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_docx", "commissioner_pdf")
 #: Jupyter kernel every notebook runs in.
 KERNEL_NAME = "python3"
 #: Bump when the cache layout or the way notebooks are executed changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Version of ``manifest.json``'s layout.
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Flat files (package data is ``templates/*``), found through ``extra_template_paths``
@@ -136,8 +149,10 @@ class NotebookFailed(UserInputError):
         *,
         detail: str = "",
         saved: Path | None = None,
+        origin: str | None = None,
     ) -> None:
         self.notebook = notebook
+        self.origin = origin
         self.cell_index = cell_index
         self.ename = ename
         self.evalue = evalue
@@ -148,7 +163,8 @@ class NotebookFailed(UserInputError):
             if cell_index is not None
             else "before its first cell"
         )
-        lines = [f"notebooks/{notebook} failed at {where}: {ename}: {evalue}"]
+        what = origin or f"notebooks/{notebook}"
+        lines = [f"{what} failed at {where}: {ename}: {evalue}"]
         if detail:
             lines.append(detail)
         if saved is not None:
@@ -171,9 +187,11 @@ class BuildResult:
         Notebooks taken from the cache without executing them.
     outputs : tuple of pathlib.Path
         Every file in ``reports_dir``: per notebook the academic HTML, commissioner HTML
-        and PDF, then ``index.html`` and ``manifest.json``.
+        and PDF (unless left out), then ``index.html`` and ``manifest.json``.
     seconds : float
         Wall-clock duration of the build.
+    notes : tuple of str
+        Things the user must know, e.g. why the PDFs could not be written.
     """
 
     reports_dir: Path
@@ -181,6 +199,7 @@ class BuildResult:
     cached: tuple[str, ...]
     outputs: tuple[Path, ...]
     seconds: float
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -193,6 +212,14 @@ class _Job:
     title: str
     cache_key: str
     render_key: str
+    origin: str = ""  # file it comes from, relative to the root
+    question: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)  # label -> digest
+    reasons: list[str] = field(default_factory=list)  # why it ran, or was reused
+    cache_name: str = ""
+    kinds: tuple[str, ...] = ()  # pages to write
+    shown: dict[str, Any] = field(default_factory=dict)  # provenance on its pages
     notebook: Any = None  # executed NotebookNode
     executed: bool = False
     reused: dict[str, Any] | None = None  # manifest entry of the previous build
@@ -202,6 +229,13 @@ class _Job:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def origin_label(self) -> str | None:
+        """How messages name the notebook when it is generated (else ``None``)."""
+        if not self.origin or self.origin == f"notebooks/{self.path.name}":
+            return None
+        return f"{self.origin} (question {self.question})"
 
 
 # --------------------------------------------------------------------------- hashing
@@ -504,7 +538,15 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
             failed_dir.mkdir(parents=True, exist_ok=True)
             saved = failed_dir / job.name
             nbformat.write(nb, saved)
-        return NotebookFailed(job.name, current["cell"], ename, evalue, detail=detail, saved=saved)
+        return NotebookFailed(
+            job.name,
+            current["cell"],
+            ename,
+            evalue,
+            detail=detail,
+            saved=saved,
+            origin=job.origin_label,
+        )
 
     with tempfile.TemporaryFile() as log:
         try:
@@ -521,7 +563,8 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
             raise failed("DeadKernelError", str(exc), _kernel_log_tail(log)) from None
         except NoSuchKernel:
             raise UserInputError(
-                f"notebooks/{job.name}: Jupyter kernel {KERNEL_NAME!r} not found; "
+                f"{job.origin_label or 'notebooks/' + job.name}: Jupyter kernel "
+                f"{KERNEL_NAME!r} not found; "
                 "install ipykernel in this environment (pip install ipykernel)"
             ) from None
     return _clean_executed(nb)
@@ -574,11 +617,14 @@ def _store_cached(cache_dir: Path, name: str, key: str, nb: Any) -> None:
 class _Renderer:
     """nbconvert exporters and WeasyPrint, created once per build (used from one thread)."""
 
-    def __init__(self, prov: dict[str, Any]) -> None:
+    def __init__(self, prov: dict[str, Any], *, pdf: bool = True) -> None:
         from nbconvert import HTMLExporter
         from traitlets.config import Config
 
         self.prov = prov
+        self.pdf = pdf
+        #: Why PDFs could not be written in this build (``None`` when they were).
+        self.pdf_error: str | None = None
         self.css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
 
         def exporter(template: str, remove: frozenset[str], **options: bool) -> Any:
@@ -627,7 +673,7 @@ class _Renderer:
         import copy
 
         stem = job.path.stem
-        prov = {**self.prov, "built_at": job.rendered_at}
+        prov = {**(job.shown or self.prov), "built_at": job.rendered_at}
 
         academic_nb = copy.deepcopy(job.notebook)
         academic_nb.metadata["title"] = job.title
@@ -657,12 +703,33 @@ class _Renderer:
             "academic_html": f"academic/{stem}.html",
             "commissioner_html": f"commissioner/{stem}.html",
             "commissioner_pdf": f"commissioner/{stem}.pdf",
+            "commissioner_docx": f"commissioner/{stem}.docx",
         }
         (out / rel["academic_html"]).write_text(academic_html, encoding="utf-8")
         commissioner_path = out / rel["commissioner_html"]
         commissioner_path.write_text(commissioner_html, encoding="utf-8")
-        write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
+        if self.pdf and self.pdf_error is None:
+            try:
+                write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
+            except (OSError, ImportError) as exc:  # WeasyPrint's system libraries
+                self.pdf_error = _pdf_advice(exc)
+        if not self.pdf or self.pdf_error is not None:
+            del rel["commissioner_pdf"]
+            with contextlib.suppress(OSError):
+                (out / f"commissioner/{stem}.pdf").unlink(missing_ok=True)
+        html_to_docx(commissioner_html, out / rel["commissioner_docx"], title=job.title)
         return rel
+
+
+def _pdf_advice(exc: BaseException) -> str:
+    """What to install when WeasyPrint cannot render (its Pango/HarfBuzz libraries)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return (
+        f"PDFs not written: WeasyPrint cannot run ({first}). Install its system libraries "
+        "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b; "
+        "macOS: brew install pango; conda: conda install -c conda-forge pango), "
+        "or build with --no-pdf. The HTML pages were written."
+    )
 
 
 def _offline_fetcher(allowed_roots: tuple[Path, ...]) -> Any:
@@ -734,7 +801,8 @@ def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
             "title": job.title,
             "academic_html": job.outputs["academic_html"],
             "commissioner_html": job.outputs["commissioner_html"],
-            "commissioner_pdf": job.outputs["commissioner_pdf"],
+            "commissioner_pdf": job.outputs.get("commissioner_pdf"),
+            "commissioner_docx": job.outputs.get("commissioner_docx"),
         }
         for job in jobs
     ]
@@ -779,16 +847,10 @@ def _previous_manifest(reports: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
-    """Whether the previous build's pages of ``job`` are current and intact."""
-    if not entry or entry.get("render_key") != job.render_key:
-        return False
+def _intact(entry: dict[str, Any], reports: Path) -> bool:
+    """Whether the pages a manifest entry lists are in ``reports`` as written."""
     outputs = entry.get("outputs")
-    if not isinstance(outputs, dict) or set(outputs) != {
-        "academic_html",
-        "commissioner_html",
-        "commissioner_pdf",
-    }:
+    if not isinstance(outputs, dict) or not outputs or not set(outputs) <= set(_OUTPUT_KINDS):
         return False
     for item in outputs.values():
         try:
@@ -798,6 +860,13 @@ def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
         except (KeyError, TypeError, OSError):
             return False
     return isinstance(entry.get("rendered_at"), str)
+
+
+def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
+    """Whether the previous build's pages of ``job`` are current and intact."""
+    if not entry or entry.get("render_key") != job.render_key:
+        return False
+    return set(entry.get("outputs") or ()) == set(job.kinds) and _intact(entry, reports)
 
 
 def _default_jobs() -> int:
@@ -847,8 +916,8 @@ async def _pipeline(
     timeout: int,
     parallel: int,
     say: Progress,
-) -> None:
-    """Execute what must be executed and render every notebook into ``tmp``."""
+) -> str | None:
+    """Execute and render every notebook into ``tmp``; return why PDFs failed, if so."""
     loop = asyncio.get_running_loop()
     total = len(jobs)
     semaphore = asyncio.Semaphore(parallel)
@@ -868,12 +937,16 @@ async def _pipeline(
         started = time.monotonic()
         if "r" not in holder:
             holder["r"] = renderer()
+        had_error = holder["r"].pdf_error is not None
         job.outputs = holder["r"].render(job, tmp)
         seconds = time.monotonic() - started
-        say(f"[{job.number}/{total}] rendered {job.path.stem}.html and .pdf in {seconds:.1f} s")
+        pages = "and .pdf " if "commissioner_pdf" in job.outputs else ""
+        say(f"[{job.number}/{total}] rendered {job.path.stem}.html {pages}in {seconds:.1f} s")
+        if not had_error and holder["r"].pdf_error is not None:
+            say(holder["r"].pdf_error)
 
     async def run(job: _Job) -> None:
-        if job.notebook is None:
+        if job.notebook is None and job.reused is None:
             async with semaphore:
                 if failures:
                     return
@@ -889,7 +962,7 @@ async def _pipeline(
                     say(f"[{job.number}/{total}] {job.name} FAILED at {where}")
                     return
                 job.executed = True
-                _store_cached(cache_dir, job.name, job.cache_key, job.notebook)
+                _store_cached(cache_dir, job.cache_name, job.cache_key, job.notebook)
                 with contextlib.suppress(OSError):  # a saved failure is now outdated
                     (cache_dir / "failed" / job.name).unlink(missing_ok=True)
                 seconds = time.monotonic() - started
@@ -917,6 +990,7 @@ async def _pipeline(
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    return holder["r"].pdf_error if "r" in holder else None
 
 
 def build_reports(
@@ -926,6 +1000,10 @@ def build_reports(
     progress: Progress | None = None,
     timeout: int = 120,
     jobs: int | None = None,
+    base: EvidenceBase | None = None,
+    pdf: bool = True,
+    question: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -938,13 +1016,24 @@ def build_reports(
         Execute and render every notebook even when the cache is current.
     progress : callable, optional
         Called with one human-readable line per step, e.g.
-        ``"[2/5] executing 02_mindfulness_for_clinicians.ipynb"``. May be called from
+        ``"[2/5] executing q2_mindfulness_training.ipynb"``. May be called from
         a worker thread (never from two at once).
     timeout : int, default 120
         Seconds one cell may run before the build fails.
     jobs : int, optional
         Notebooks executed at the same time (each in its own kernel); default: the
         number of CPUs plus one, at most 4.
+    base : EvidenceBase, optional
+        The evidence as validated by the caller; loaded (without raising) when omitted.
+    pdf : bool, default True
+        Write the commissioner PDFs.
+    question : str, optional
+        Build only this question's notebook (and the index); the other pages of the
+        previous build are kept as they are.
+    params : dict, optional
+        Notebook parameters (:func:`synthesis.jobs.parse_params`); the build then
+        writes ``reports-variants/<variant>/`` (e.g. ``reports-variants/DL/``) and
+        leaves ``reports/`` alone.
 
     Returns
     -------
@@ -958,8 +1047,11 @@ def build_reports(
         A notebook raised an error, timed out or killed its kernel; ``reports/`` is
         left as it was.
     UserInputError
-        No notebook to build, an unreadable notebook, or another build running.
+        No notebook to build, an unreadable notebook, an unknown question, or another
+        build running.
     """
+    from synthesis import jobs as planning
+
     started = time.monotonic()
     root = Path(root).resolve()
     lock = threading.Lock()
@@ -971,85 +1063,150 @@ def build_reports(
 
     if timeout <= 0:
         raise UserInputError(f"timeout must be a positive number of seconds, got {timeout}")
-    paths = discover_notebooks(root)
-    if not paths:
-        raise UserInputError(
-            f"{root / 'notebooks'}: no notebooks to build (*.ipynb not starting with _)"
-        )
     parallel = jobs if jobs is not None else _default_jobs()
     if parallel < 1:
         raise UserInputError(f"jobs must be at least 1, got {parallel}")
+    if base is None:
+        from synthesis.validate import validate
 
+        base = validate(root)[0]
+    params = dict(params or {})
+    specs = planning.plan_notebooks(root, base, params)
+    if not specs:
+        raise UserInputError(
+            f"{root / 'notebooks'}: no notebooks to build (*.ipynb not starting with _, "
+            f"or questions in evidence/questions/ with {planning.TEMPLATE})"
+        )
+    if question is not None and question not in {s.question for s in specs}:
+        known = sorted(s.question for s in specs if s.question)
+        raise UserInputError(
+            f"--question {question!r}: no such question (allowed: {', '.join(known) or 'none'})"
+        )
+
+    variant = planning.variant_name(params) if params else ""
     cache_dir = root / CACHE_DIRNAME
-    reports = root / REPORTS_DIRNAME
+    reports = root / VARIANTS_DIRNAME / variant if variant else root / REPORTS_DIRNAME
     with _build_lock(cache_dir):
-        for stale in [*root.glob("reports.tmp-*"), *root.glob(f"{REPORTS_DIRNAME}.old-*")]:
+        for stale in [
+            *reports.parent.glob(f"{reports.name}.tmp-*"),
+            *reports.parent.glob(f"{reports.name}.old-*"),
+        ]:
             shutil.rmtree(stale, ignore_errors=True)  # left by a build that was killed
 
         prov = provenance(root)
+        if params:
+            prov["parameters"] = params
         built_at = prov["built_at"]
         package = package_digest()
         environment = {name: _version(name) for name in _KEY_DISTRIBUTIONS}
         environment["python"] = sys.version
         shown = {k: v for k, v in prov.items() if k != "built_at"}
-        previous = {} if force else _previous_manifest(reports)
+        previous = _previous_manifest(reports)
+        pdf_kinds = _OUTPUT_KINDS if pdf else _OUTPUT_KINDS[:3]
 
         job_list: list[_Job] = []
-        for number, path in enumerate(paths, start=1):
-            try:
-                source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UserInputError(f"{path}: cannot read the notebook ({exc})") from None
-            data = _notebook_json(path, source)
+        for number, spec in enumerate(specs, start=1):
+            path = root / "notebooks" / f"{spec.name}.ipynb"
+            inputs = planning.notebook_inputs(root, base, spec)
+            inputs["notebook " + spec.origin] = _digest_json(_strip_for_key(spec.notebook))
+            if spec.params:
+                inputs["parameters"] = _digest_json(spec.params)
+            inputs["package code"] = package
+            inputs["libraries"] = _digest_json(environment)
             cache_key = _digest_json(
                 {
                     "format": CACHE_FORMAT,
                     "name": path.name,
-                    "notebook": _digest_json(_strip_for_key(data)),
-                    "evidence": prov["evidence_sha256"],
-                    "package": package,
-                    "environment": environment,
+                    "inputs": inputs,
                     "kernel": [KERNEL_NAME, _KERNEL_STARTUP, _KERNEL_ENV],
                 }
             )
+            page_prov = {**shown, **_data_provenance(spec.question, inputs)}
             job = _Job(
                 number=number,
                 path=path,
-                source=source,
-                title=notebook_title(data, path.stem),
+                source=spec.source,
+                title=notebook_title(spec.notebook, spec.name),
                 cache_key=cache_key,
-                render_key=_digest_json({"cache_key": cache_key, "provenance": shown}),
+                # git_dirty is left out: a kept page's footer states the tree as it was
+                # at the time the footer shows, and edits elsewhere do not touch it.
+                render_key=_digest_json(
+                    {
+                        "cache_key": cache_key,
+                        "provenance": {k: v for k, v in page_prov.items() if k != "git_dirty"},
+                        "outputs": pdf_kinds,
+                    }
+                ),
+                shown=page_prov,
                 rendered_at=built_at,
+                origin=spec.origin,
+                question=spec.question,
+                params=spec.params,
+                inputs=inputs,
+                cache_name=f"{spec.name}@{variant}" if variant else spec.name,
+                kinds=pdf_kinds,
             )
+            entry = previous.get(path.name)
+            selected = question is None or spec.question == question
+            if not selected:
+                if entry is not None and _intact(entry, reports):
+                    job.reused = entry
+                    job.rendered_at = entry["rendered_at"]
+                    job.reasons = [f"not rebuilt: --question {question}"]
+                    job_list.append(job)
+                continue
+            old_inputs = entry.get("inputs") if entry else None
+            changed = planning.why(old_inputs if isinstance(old_inputs, dict) else None, inputs)
             if not force:
-                job.notebook = _load_cached(cache_dir, path.name, cache_key)
-                entry = previous.get(path.name)
-                if job.notebook is not None and _reusable(entry, job, reports):
+                if _reusable(entry, job, reports):
                     job.reused = entry
                     job.rendered_at = entry["rendered_at"]  # type: ignore[index]
-            if job.notebook is not None:
-                say(f"[{number}/{len(paths)}] {path.name}: cached")
+                    job.reasons = ["reused: none of its inputs changed"]
+                else:
+                    job.notebook = _load_cached(cache_dir, job.cache_name, cache_key)
+                    if job.notebook is not None:
+                        job.reasons = [
+                            "from the cache: "
+                            + (
+                                "its inputs are unchanged; pages re-rendered"
+                                if not changed
+                                else "built before with these inputs"
+                            )
+                        ]
+            if job.reused is None and job.notebook is None:
+                job.reasons = ["forced (--force)"] if force else changed or ["not in the cache"]
+            if job.reused is not None or job.notebook is not None:
+                say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
-        tmp = Path(tempfile.mkdtemp(prefix="reports.tmp-", dir=root))
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f"{reports.name}.tmp-",
+                dir=reports.parent if reports.parent.exists() else _mkdir(reports.parent),
+            )
+        )
         try:
             (tmp / "academic").mkdir()
             (tmp / "commissioner").mkdir()
-            _run_coroutine(
+            pdf_error = _run_coroutine(
                 lambda: _pipeline(
                     job_list,
                     root=root,
                     cache_dir=cache_dir,
                     tmp=tmp,
                     reports=reports,
-                    renderer=lambda: _Renderer(shown),
+                    renderer=lambda: _Renderer(shown, pdf=pdf),
                     timeout=timeout,
                     parallel=parallel,
                     say=say,
                 )
             )
+            data = base if not params else None  # a variant's numbers are not the plan's
+            data_key = _write_data(data, tmp, reports, shown, package, force=force)
             (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
-            manifest = _manifest(prov, job_list, tmp)
+            manifest = _manifest(prov, job_list, tmp, data_key)
+            if pdf_error:
+                manifest["pdf_error"] = pdf_error
             (tmp / "manifest.json").write_text(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
@@ -1062,6 +1219,7 @@ def build_reports(
     outputs: list[Path] = []
     for job in job_list:
         outputs += [reports / job.outputs[k] for k in sorted(job.outputs)]
+    outputs += sorted((reports / "data").glob("*"))
     outputs += [reports / "index.html", reports / "manifest.json"]
     seconds = time.monotonic() - started
     executed = tuple(j.name for j in job_list if j.executed)
@@ -1075,18 +1233,82 @@ def build_reports(
         cached=tuple(j.name for j in job_list if not j.executed),
         outputs=tuple(outputs),
         seconds=seconds,
+        notes=(pdf_error,) if pdf_error else (),
     )
 
 
-def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, Any]:
+def _write_data(
+    evidence: EvidenceBase | None,
+    tmp: Path,
+    reports: Path,
+    shown: dict[str, Any],
+    package: str,
+    *,
+    force: bool,
+) -> str | None:
+    """Write ``data/`` (the open data package) into ``tmp``; return its cache key.
+
+    The package depends only on the evidence and the toolkit, so it is copied from the
+    previous ``reports/data/`` when both are unchanged and the files are intact.
+    """
+    if evidence is None or not evidence.questions:
+        return None
+    key = _digest_json({"evidence": shown["evidence_sha256"], "package": package})
+    try:
+        old = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["data"]
+        files = old["files"]
+        if force or old["key"] != key or not files:
+            raise KeyError("stale")
+        for rel, digest in files.items():
+            if _sha256_file(reports / rel) != digest:
+                raise KeyError("changed")
+    except (OSError, ValueError, KeyError, TypeError):
+        export_package(evidence, tmp / "data", provenance=shown)
+        return key
+    (tmp / "data").mkdir()
+    for rel in files:
+        shutil.copyfile(reports / rel, tmp / rel)
+    return key
+
+
+def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, str]:
+    """The data hash a page shows: of the evidence it reads (a question page: its own)."""
+    if question is None:
+        return {}
+    data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in _DATA_LABELS}
+    records = sum(1 for k in data if k.startswith("record "))
+    refs = sum(1 for k in data if k.startswith("reference "))
+    return {
+        "evidence_sha256": _digest_json(data),
+        "evidence_scope": (
+            f"Evidence this page reads (evidence/questions/{question}.yaml, "
+            f"{records} study record{'s' * (records != 1)} and "
+            f"{refs} reference{'s' * (refs != 1)})"
+        ),
+    }
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _manifest(
+    prov: dict[str, Any], jobs: list[_Job], out: Path, data_key: str | None
+) -> dict[str, Any]:
     notebooks = []
     for job in jobs:
         notebooks.append(
             {
                 "name": job.name,
                 "title": job.title,
+                "origin": job.origin,
+                "question": job.question,
+                "parameters": job.params,
+                "inputs": job.inputs,
+                "reasons": job.reasons,
                 "cache_key": job.cache_key,
-                "render_key": job.render_key,
+                "render_key": job.reused["render_key"] if job.reused else job.render_key,
                 "status": "executed" if job.executed else "cached",
                 "rendered_at": job.rendered_at,
                 "outputs": {
@@ -1099,5 +1321,9 @@ def _manifest(prov: dict[str, Any], jobs: list[_Job], out: Path) -> dict[str, An
         "format": MANIFEST_FORMAT,
         "provenance": prov,
         "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
+        "data": {
+            "key": data_key,
+            "files": {f"data/{p.name}": _sha256_file(p) for p in sorted((out / "data").glob("*"))},
+        },
         "notebooks": notebooks,
     }

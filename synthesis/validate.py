@@ -13,42 +13,27 @@ from __future__ import annotations
 import difflib
 import math
 import typing
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from synthesis import records
-from synthesis.bib import Bibliography, load_bibliography
+from synthesis.bib import load_bibliography
+from synthesis.claims import CHECK_KINDS, Claim
 from synthesis.errors import ValidationFailed
-from synthesis.problems import Problem, ProblemReport
+from synthesis.evidence import EvidenceBase
+from synthesis.problems import Problem, ProblemReport, format_loc
+from synthesis.verdicts import claim_problems
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
 
 Loc = tuple[str | int, ...]
 
-
-@dataclass
-class EvidenceBase:
-    """Everything in ``evidence/`` and ``references.bib``, parsed and cross-checked."""
-
-    root: Path
-    studies: dict[str, records.Study] = field(default_factory=dict)
-    questions: dict[str, records.Question] = field(default_factory=dict)
-    bibliography: Bibliography | None = None
-    files: dict[str, str] = field(default_factory=dict)
-
-    def outcomes(
-        self, question: str | None = None
-    ) -> Iterator[tuple[records.Study, int, records.Outcome]]:
-        """Every (study, index, outcome), optionally only those serving ``question``."""
-        for study_id in sorted(self.studies):
-            study = self.studies[study_id]
-            for i, outcome in enumerate(study.outcomes):
-                if question is None or outcome.question == question:
-                    yield study, i, outcome
+#: Largest count (n, events) accepted: more than any study's participants.
+MAX_COUNT = 1e9
+#: Largest magnitude of any number in a record (means, SDs, estimates, statistics).
+MAX_VALUE = 1e12
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -105,18 +90,22 @@ def _clean_loc(loc: Loc) -> Loc:
     for i, part in enumerate(loc):
         if part in records.DATA_KINDS and i > 0 and loc[i - 1] == "data":
             continue
+        if part in CHECK_KINDS and i > 1 and loc[i - 2] == "checks":
+            continue  # the check kind tag of a claim's check
         if isinstance(part, str) and part.startswith("function-"):
             continue
         out.append(part)
     return tuple(out)
 
 
-def format_loc(loc: Loc) -> str:
-    """``('outcomes', 0, 'data', 'r')`` -> ``outcomes[0].data.r``."""
-    text = ""
+def _at(data: Any, loc: Loc) -> Any:
+    """The raw value at ``loc`` in the loaded document (None when absent)."""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _structure_problems(
@@ -125,8 +114,16 @@ def _structure_problems(
     problems = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]))
+        if loc and loc[-1] == "value" and not isinstance(_at(located.data, loc[:-1]), dict):
+            loc = loc[:-1]  # a bare number: its value is the field itself
         etype = err["type"]
-        if etype == "extra_forbidden":
+        if etype == "finite_number":
+            msg = (
+                f"must be a finite number, got {err.get('input')!r} "
+                "(write the number the source reports; delete the field if it gives none)"
+            )
+            code = "not-finite"
+        elif etype == "extra_forbidden":
             key = str(loc[-1])
             allowed = sorted(_fields_at(model, tuple(err["loc"])[:-1]))
             near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -204,6 +201,35 @@ class _ValueChecker:
             self.add(loc, f"{what} must be a whole number, got {v:g}", "not-integer")
         elif v < minimum:
             self.add(loc, f"{what} must be at least {minimum}, got {v:g}", "out-of-range")
+        elif v > MAX_COUNT:
+            self.add(
+                loc,
+                f"{what} must be at most {MAX_COUNT:g} (more people than any study), got {v:g}",
+                "out-of-range",
+            )
+
+    def percent(self, num: records.PercentNum | None, loc: Loc) -> None:
+        """A percentage in [0, 100]; one in (0, 1] must say ``unit: "%"`` (0.86 is not 86%)."""
+        if num is None:
+            return
+        self.between(num, loc, 0, 100, "a percentage")
+        if 0 < num.value <= 1 and num.unit is None:
+            self.add(
+                loc,
+                f"percent {num.value:g} is at most 1: percentages are written 0-100 "
+                f"(86 for 86%, not 0.86). If the source really reports {num.value:g}%, "
+                f"write percent: {num.value:g}% (or {{value: {num.value:g}, unit: '%'}})",
+                "percent-scale",
+            )
+
+    def magnitude(self, num: records.Num, loc: Loc) -> None:
+        if abs(num.value) > MAX_VALUE:
+            self.add(
+                loc,
+                f"number {num.value:g} is out of range: numbers in a record lie within "
+                f"±{MAX_VALUE:g}",
+                "out-of-range",
+            )
 
     def positive(self, num: records.Num | None, loc: Loc, what: str) -> None:
         if num is not None and not num.value > 0:
@@ -261,6 +287,12 @@ class _ValueChecker:
                     if isinstance(item, records.Num):
                         loc = (*base, name, j) if isinstance(value, tuple) else (*base, name)
                         self.provenance(item, loc, d.source, oc.source)
+                        self.magnitude(item, loc)
+                    elif isinstance(item, records.Statistic):
+                        for part in ("value", "df", "df2"):
+                            number = getattr(item, part)
+                            if number is not None:
+                                self.magnitude(records.Num(value=number), (*base, name, part))
             self.check_data(d, base)
         return self.problems
 
@@ -279,7 +311,7 @@ class _ValueChecker:
             self.count(d.events, at("events"), what="events")
             self.count(d.n, at("n"), minimum=1, what="n")
             self.events_le_n(d.events, d.n, at("events"))
-            self.between(d.percent, at("percent"), 0, 100, "a percentage")
+            self.percent(d.percent, at("percent"))
         elif isinstance(d, records.TwoGroupContinuous):
             for g in ("1", "2"):
                 self.positive(getattr(d, "sd" + g), at("sd" + g), "an SD")
@@ -325,6 +357,7 @@ class _ValueChecker:
                 )
         elif isinstance(d, records.Narrative):
             self.between(d.p, at("p"), 0, 1, "a p-value")
+            self.percent(d.percent, at("percent"))
 
 
 # ----------------------------------------------------------------------------- files
@@ -370,10 +403,88 @@ def _load_file(
                 )
             ],
         )
+    placeholders = _placeholders(located, file)
     try:
-        return model.model_validate(located.data), located, []
+        parsed = model.model_validate(located.data)
     except ValidationError as exc:
-        return None, located, _structure_problems(exc, model, located, file)
+        problems = _structure_problems(exc, model, located, file)
+        problems = [p for p in problems if p.code != "placeholder"]
+        return None, located, placeholders + problems
+    return (None if placeholders else parsed), located, placeholders
+
+
+def _placeholders(located: Located, file: str) -> list[Problem]:
+    """Every text still holding the template's ``FILL IN``: a template is never a record."""
+    found: list[Problem] = []
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*loc, key))
+        elif isinstance(value, list):
+            for j, item in enumerate(value):
+                walk(item, (*loc, j))
+        elif isinstance(value, str) and records.PLACEHOLDER in value:
+            found.append(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(loc),
+                    format_loc(loc),
+                    f"template placeholder {value[:60]!r} is still here: write what the "
+                    "source reports, or delete the field when the source does not give it "
+                    "(and say so in not_found)",
+                    "placeholder",
+                )
+            )
+
+    walk(located.data, ())
+    return found
+
+
+#: File endings a reader may take for a YAML record.
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def record_files(folder: Path, root: Path, report: ProblemReport) -> list[Path]:
+    """The record files in ``folder`` (``*.yaml``, not in subfolders), sorted.
+
+    A file that looks like a record but would not be read (``.yml``, ``.YAML``, or inside a
+    subfolder) is an error, so no study is skipped silently; any other visible file is a
+    warning. Hidden files (editor swap files, ``.DS_Store``) are ignored.
+    """
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+            continue
+        file = _rel(path, root)
+        if len(rel.parts) == 1 and path.suffix == ".yaml":
+            found.append(path)
+            continue
+        if path.suffix.lower() in _YAML_SUFFIXES:
+            if len(rel.parts) > 1:
+                why = (
+                    f"records in subfolders are not read: move it to "
+                    f"{_rel(folder, root)}/{path.stem}.yaml"
+                )
+            else:
+                why = f"records end in .yaml (lower case): rename it to {path.stem}.yaml"
+            report.add(Problem("error", file, None, "", f"not read: {why}", "file-name"))
+        else:
+            report.add(
+                Problem(
+                    "warning",
+                    file,
+                    None,
+                    "",
+                    f"not a record (records are {_rel(folder, root)}/<id>.yaml): ignored",
+                    "not-a-record",
+                )
+            )
+    return found
 
 
 def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
@@ -386,7 +497,7 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
     report.extend(base.bibliography.problems)
 
     question_lines: dict[str, Located] = {}
-    for path in sorted((root / "evidence" / "questions").glob("*.yaml")):
+    for path in record_files(root / "evidence" / "questions", root, report):
         file = _rel(path, root)
         q, located, problems = _load_file(path, records.Question, file)
         report.extend(problems)
@@ -422,7 +533,7 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
 
     seen: dict[str, str] = {}
     study_lines: dict[str, tuple[str, Located]] = {}
-    for path in sorted((root / "evidence" / "studies").glob("*.yaml")):
+    for path in record_files(root / "evidence" / "studies", root, report):
         file = _rel(path, root)
         study, located, problems = _load_file(path, records.Study, file)
         report.extend(problems)
@@ -458,13 +569,42 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         base.files[study.id] = file
         study_lines[study.id] = (file, located)
 
+    _load_claims(root, base, report)
     _cross_checks(base, report, study_lines)
     report.checked = {
         "studies": len(base.studies),
         "questions": len(base.questions),
+        "claims": len(base.claims),
         "references": len(base.bibliography.entries),
     }
     return base, report
+
+
+def _load_claims(root: Path, base: EvidenceBase, report: ProblemReport) -> None:
+    """Read ``evidence/claims/*.yaml`` into ``base.claims``, checking each against the
+    records (:func:`synthesis.claims.claim_problems`)."""
+    for path in sorted((root / "evidence" / "claims").glob("*.yaml")):
+        file = _rel(path, root)
+        claim, located, problems = _load_file(path, Claim, file)
+        report.extend(problems)
+        if claim is None:
+            continue
+        for loc, message, code in claim_problems(base, claim, file):
+            report.add(Problem("error", file, located.line_of(loc), format_loc(loc), message, code))
+        if claim.id in base.claims:
+            report.add(
+                Problem(
+                    "error",
+                    file,
+                    located.line_of(("id",)),
+                    "id",
+                    f"duplicate claim id {claim.id!r}",
+                    "duplicate-id",
+                )
+            )
+            continue
+        base.claims[claim.id] = claim
+        base.files[f"claim:{claim.id}"] = file
 
 
 def _cross_checks(
@@ -473,7 +613,6 @@ def _cross_checks(
     bib = base.bibliography
     assert bib is not None  # set by validate()
     cited: set[str] = set()
-    pooled_cohorts: dict[tuple[str, str, str], str] = {}
     for sid, study in sorted(base.studies.items()):
         file, located = study_lines[sid]
         cited.add(study.citation)
@@ -530,25 +669,6 @@ def _cross_checks(
                         "unknown-outcome",
                     )
                 )
-            cohort = oc.cohort or study.cohort
-            if oc.pool and cohort and not isinstance(oc.data, records.Narrative):
-                key = (oc.question, oc.outcome, cohort)
-                if key in pooled_cohorts:
-                    report.add(
-                        Problem(
-                            "error",
-                            file,
-                            located.line_of(("outcomes", i)),
-                            f"outcomes[{i}]",
-                            f"cohort {cohort!r} would be pooled twice for "
-                            f"{oc.question}/{oc.outcome} (also in "
-                            f"{pooled_cohorts[key]}): set pool: false with an "
-                            "exclude_reason on all but one",
-                            "cohort-twice",
-                        )
-                    )
-                else:
-                    pooled_cohorts[key] = file
         if study.risk_of_bias is not None:
             allowed = records.ROB_JUDGEMENTS[study.risk_of_bias.tool]
             for j, dom in enumerate(study.risk_of_bias.domains):
@@ -564,6 +684,7 @@ def _cross_checks(
                             "rob-judgement",
                         )
                     )
+    _pooled_twice(base, report, study_lines)
     cited |= _cited_elsewhere(base)
     for key, ref in sorted(bib.entries.items()):
         if key not in cited:
@@ -579,11 +700,125 @@ def _cross_checks(
             )
 
 
+def _identities(
+    base: EvidenceBase, study: records.Study, oc: records.Outcome
+) -> list[tuple[str, str]]:
+    """What makes two pooled results the same people.
+
+    A declared cohort (on the outcome or the record) says who the people are. Without one,
+    a result belongs to its record and its report (citation key and DOI): two records of
+    one report are the same people unless each names its own cohort.
+    """
+    cohort = oc.cohort or study.cohort
+    tokens = [("record", study.id)] if oc.cohort is None else []
+    if cohort:
+        return [*tokens, ("cohort", cohort)]
+    tokens.append(("citation", study.citation))
+    bib = base.bibliography
+    if bib is not None and study.citation in bib:
+        doi = bib[study.citation].get("doi").strip().lower().removeprefix("https://doi.org/")
+        if doi:
+            tokens.append(("doi", doi))
+    return tokens
+
+
+def _data_key(data: Any) -> str:
+    """The numbers of a data block, without provenance: equal keys mean identical data."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: strip(v)
+                for k, v in sorted(value.items())
+                if k not in ("source", "note", "derived", "assumed")
+            }
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return repr(strip(data.model_dump()))
+
+
+def _pooled_twice(
+    base: EvidenceBase, report: ProblemReport, study_lines: dict[str, tuple[str, Located]]
+) -> None:
+    """Refuse one study pooled twice for one question outcome.
+
+    Two pooled results for the same question outcome are the same people when they come
+    from one record (the same block pasted twice, or two time points), one report (the
+    same citation key or DOI, as in a copied record), or one cohort. Identical numbers in
+    two records are a warning: a copy under a new citation, or a coincidence.
+    """
+    claimed: dict[tuple[str, str, str, str], tuple[str, int, records.Outcome]] = {}
+    same_data: dict[tuple[str, str, str], tuple[str, int]] = {}
+    for sid, study in sorted(base.studies.items()):
+        file, located = study_lines[sid]
+        for i, oc in enumerate(study.outcomes):
+            if not oc.pool or isinstance(oc.data, records.Narrative):
+                continue
+            where = (oc.question, oc.outcome)
+            first = None
+            for kind, token in _identities(base, study, oc):
+                key = (*where, kind, token)
+                if key in claimed and first is None:
+                    first = (kind, token, *claimed[key])
+                claimed.setdefault(key, (sid, i, oc))
+            loc = located.line_of(("outcomes", i))
+            field_ = f"outcomes[{i}]"
+            fix = "set pool: false with an exclude_reason on all but one"
+            if first is not None:
+                kind, token, other, j, other_oc = first
+                if other == sid and other_oc == oc:
+                    msg = (
+                        f"outcomes[{i}] repeats outcomes[{j}] (the same outcome block twice): "
+                        "delete one"
+                    )
+                elif other == sid:
+                    times = ""
+                    if other_oc.timepoint != oc.timepoint:
+                        times = f" ({other_oc.timepoint or '?'} and {oc.timepoint or '?'})"
+                    msg = (
+                        f"{oc.question}/{oc.outcome} is pooled twice from this study: "
+                        f"outcomes[{j}] and outcomes[{i}]{times} are the same people; pool one "
+                        f"(usually the primary time point) and {fix}"
+                    )
+                else:
+                    what = {"cohort": "cohort", "citation": "citation key", "doi": "DOI"}[kind]
+                    msg = (
+                        f"{what} {token!r} would be pooled twice for {oc.question}/{oc.outcome}"
+                        f" (also in {base.files[other]} outcomes[{j}]): {fix}"
+                    )
+                    if kind != "cohort":
+                        msg += (
+                            " (if the report holds separate samples, give each record its "
+                            "own cohort: id)"
+                        )
+                code = "cohort-twice" if kind == "cohort" else "pooled-twice"
+                report.add(Problem("error", file, loc, field_, msg, code))
+                continue
+            dkey = (*where, _data_key(oc.data))
+            if dkey in same_data and same_data[dkey][0] != sid:
+                other, j = same_data[dkey]
+                report.add(
+                    Problem(
+                        "warning",
+                        file,
+                        loc,
+                        field_,
+                        f"the numbers are identical to {base.files[other]} outcomes[{j}] "
+                        f"({oc.question}/{oc.outcome}): if this is the same study, {fix}",
+                        "identical-data",
+                    )
+                )
+            same_data.setdefault(dkey, (sid, i))
+
+
 def _cited_elsewhere(base: EvidenceBase) -> set[str]:
     """Keys cited outside study records: method references in question files and the package."""
-    keys: set[str] = set()
+    keys: set[str] = {c.cites for c in base.claims.values() if c.cites}
     for q in base.questions.values():
-        for text in (*q.notes, *q.analysis.sensitivity):
+        sources = [o.thresholds.source for o in q.outcomes if o.thresholds is not None]
+        for text in (*q.notes, *q.analysis.sensitivity, *sources):
             keys.update(_bracket_keys(text))
     keys.update(METHOD_KEYS)
     return keys
@@ -603,7 +838,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     dersimonian1986meta hedges1985statistical sidik2005simple paule1982consensus
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
-    brown2017grim""".split()
+    brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
+    hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable""".split()
 )
 
 

@@ -4,11 +4,20 @@ Records are plain data. This loader builds Python values straight from the YAML 
 stream (no constructor runs, so no tag can create a Python object), refuses anchors and
 aliases (so an alias "billion laughs" bomb cannot expand), bounds file size and nesting
 depth, and remembers the line of every key and item so that problems can name it.
+
+Plain scalars are read with the YAML 1.2 core schema, not PyYAML's YAML 1.1 one: there
+are no timestamps (``2021-02-30`` is text), no sexagesimal numbers (``1:10`` and ``12:30``
+are text) and ``yes``/``no`` are words. Integers that YAML 1.1 and YAML 1.2 tools read as
+different numbers (``012`` is 10 in YAML 1.1 and 12 in YAML 1.2), and hexadecimal or octal
+integers, are refused with their line, so a number never changes between readers. Text
+holding control characters (``"\\0"``, ``"\\e[31m"``) is refused: it would reach terminals
+and reports.
 """
 
 from __future__ import annotations
 
-import functools
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +45,6 @@ try:  # libyaml is much faster; both parsers emit the same events
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-_RESOLVER = yaml.resolver.Resolver()
 
 
 class YamlError(ValueError):
@@ -69,44 +76,111 @@ class Located:
         return self.lines.get(())
 
 
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema), for plain scalars
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_INF = re.compile(r"([-+]?)\.(inf|Inf|INF)")
+_NAN = re.compile(r"\.(nan|NaN|NAN)")
+_OCT_HEX = re.compile(r"[-+]?0(o[0-7]+|x[0-9a-fA-F]+)")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+#: Longest integer accepted, in digits (no count or measurement needs more).
+MAX_DIGITS = 30
+#: Format characters that reorder or hide text (bidirectional overrides and isolates).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _check_text(value: str, line: int | None) -> None:
+    """Refuse control characters (other than tab and newline) and bidi overrides."""
+    for i, ch in enumerate(value):
+        if ch in "\t\n":
+            continue
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
+            where = value[:i].count("\n")
+            raise YamlError(
+                f"control character U+{ord(ch):04X} in text {value[:40]!r}: records hold "
+                "printable text only (remove it; escapes like \\0 or \\e are not allowed)",
+                None if line is None else line + where,
+            )
+
+
+def plain_value(text: str, line: int | None = None) -> Any:
+    """The value of an unquoted scalar under the YAML 1.2 core schema.
+
+    >>> plain_value("012.5"), plain_value("1:10"), plain_value("2021-02-30"), plain_value("no")
+    (12.5, '1:10', '2021-02-30', 'no')
+    >>> plain_value("012")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    synthesis.yamlsafe.YamlError: integer '012' has a leading zero: ...
+    """
+    if _NULL.fullmatch(text):
+        return None
+    if _TRUE.fullmatch(text):
+        return True
+    if _FALSE.fullmatch(text):
+        return False
+    if _INT.fullmatch(text):
+        digits = text.lstrip("+-")
+        if _LEADING_ZERO.fullmatch(text):
+            octal = set(digits) <= set("01234567")
+            old = f"as octal ({int(digits, 8)})" if octal else "differently"
+            raise YamlError(
+                f"integer {text!r} has a leading zero: YAML 1.1 tools read it {old} and "
+                f"YAML 1.2 tools as {int(digits)}; write {int(text)} (or quote it if it is text)",
+                line,
+            )
+        if len(digits) > MAX_DIGITS:
+            raise YamlError(
+                f"integer of {len(digits)} digits is too long (at most {MAX_DIGITS}): "
+                "no count or measurement needs more",
+                line,
+            )
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    inf = _INF.fullmatch(text)
+    if inf:
+        return float(f"{inf.group(1)}inf")
+    if _NAN.fullmatch(text):
+        return float("nan")
+    if _OCT_HEX.fullmatch(text):
+        raise YamlError(
+            f"{text!r} is a hexadecimal or octal integer: write the number in decimal "
+            "(or quote it if it is text)",
+            line,
+        )
+    return text
+
+
 def _scalar(event: yaml.ScalarEvent) -> Any:
+    line = event.start_mark.line + 1 if event.start_mark else None
     if event.tag not in _STANDARD_TAGS:
         raise YamlError(
             f"YAML tag {event.tag!r} is not allowed: records hold plain data only (remove the tag)",
-            event.start_mark.line + 1,
+            line,
         )
+    _check_text(event.value, line)
     if event.tag in ("!", "tag:yaml.org,2002:str") or (
         event.tag is None and event.style in ("'", '"', "|", ">")
     ):
         return event.value  # quoted, block or explicitly tagged as a string
-    tag = event.tag or _resolve(event.value, event.implicit)
-    if tag == "tag:yaml.org,2002:str":
-        return event.value  # the common case: no constructor needed
-    if tag == "tag:yaml.org,2002:bool" and event.value.lower() not in ("true", "false"):
-        return event.value  # YAML 1.2: yes/no/on/off are words (RoB judgements use them)
-    if tag == "tag:yaml.org,2002:null":
-        return None
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-    try:
-        return yaml.SafeLoader.construct_object(_CONSTRUCTOR, node)  # type: ignore[arg-type]
-    except yaml.YAMLError as exc:
+    value = plain_value(event.value, line)
+    if event.tag is None:
+        return value
+    wanted = {
+        "tag:yaml.org,2002:int": (int,),
+        "tag:yaml.org,2002:float": (int, float),
+        "tag:yaml.org,2002:bool": (bool,),
+        "tag:yaml.org,2002:null": (type(None),),
+    }[event.tag]
+    if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
         raise YamlError(
-            f"cannot read value {event.value!r} as {tag.rsplit(':', 1)[-1]}",
-            event.start_mark.line + 1,
-        ) from exc
-
-
-@functools.lru_cache(maxsize=4096)
-def _resolve(value: str, implicit: tuple[bool, bool]) -> str:
-    """The implicit tag of a plain scalar (cached: records repeat many values)."""
-    return _RESOLVER.resolve(yaml.ScalarNode, value, implicit)
-
-
-class _Constructor(yaml.constructor.SafeConstructor):
-    pass
-
-
-_CONSTRUCTOR = _Constructor()
+            f"cannot read value {event.value!r} as {event.tag.rsplit(':', 1)[-1]}", line
+        )
+    return float(value) if event.tag.endswith("float") else value
 
 
 def loads(text: str) -> Located:

@@ -88,7 +88,9 @@ def test_assumed_prepost_r_is_recorded_and_varied(project):
         ),
     ).replace("design: cross-sectional", "design: pre-post")
     (project / "evidence/studies/smith2020.yaml").write_text(study, encoding="utf-8")
-    other = study.replace("id: smith2020", "id: other").replace("mean_pre: 26", "mean_pre: 24")
+    other = study.replace("id: smith2020", "id: other\ncohort: other").replace(
+        "mean_pre: 26", "mean_pre: 24"
+    )
     (project / "evidence/studies/other.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
@@ -112,7 +114,7 @@ def test_single_study_is_not_pooled_and_says_why(project):
 
 
 def test_override_of_method_and_level(project):
-    other = MINI_STUDY.replace("id: smith2020", "id: b").replace("r: 0.30", "r: 0.5")
+    other = MINI_STUDY.replace("id: smith2020", "id: b\ncohort: b").replace("r: 0.30", "r: 0.5")
     (project / "evidence/studies/b.yaml").write_text(other, encoding="utf-8")
     base = load_evidence(project)
     a = analyse(base, "q1_alliance", "alliance", method="DL", test="z", level=90)
@@ -123,11 +125,11 @@ def test_override_of_method_and_level(project):
 
 
 def test_question_measures_are_the_engines_measures():
-    """records.MEASURES (kept import-light for fast validation) must match effects.MEASURES."""
-    from synthesis import effects, records
+    """records.MEASURES (kept import-light for fast validation) must match stats.MEASURES."""
+    from synthesis import records, stats
 
-    assert set(records.MEASURES) == set(effects.MEASURES) - {"GEN"}
-    assert set(effects.NULL_VALUES) | set(effects.PROPORTION_MEASURES) == set(records.MEASURES)
+    assert set(records.MEASURES) == set(stats.MEASURES) - {"GEN"}
+    assert set(stats.NULL_VALUES) | set(stats.PROPORTION_MEASURES) == set(records.MEASURES)
 
 
 def test_sd_from_ci_uses_the_n_behind_each_mean(base):

@@ -1,6 +1,6 @@
-"""synthesis.batch against single ``rma`` fits and metafor; Dask scale-out; fast CLI start.
+"""synthesis.stats.many against single ``rma`` fits and metafor; Dask scale-out; fast CLI start.
 
-The batched engine must give, for every analysis, the numbers ``synthesis.meta.rma``
+The batched engine must give, for every analysis, the numbers ``synthesis.stats.rma``
 gives for that analysis alone (``CLOSED_FORM`` for closed-form estimators,
 ``ITERATIVE`` for ML/REML/PM/EB and the Q-profile CI), and through it metafor's
 numbers (tests/reference/rma_reference.json).
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthesis import batch, meta
+from synthesis import stats, vocabulary
 from synthesis.errors import UserInputError
 from synthesis.warnings import ConvergenceWarning, DataQualityWarning
 from tests.tolerances import CLOSED_FORM, ITERATIVE
@@ -81,7 +81,7 @@ def _compare_with_rma(
         keep = ~np.isnan(yi[i])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            single = meta.rma(yi[i][keep], vi[i][keep], method=method, test=test)
+            single = stats.rma(yi[i][keep], vi[i][keep], method=method, test=test)
         row = res.iloc[i]
         assert row["k"] == single.k
         assert bool(row["converged"]) == single.converged, f"row {i} converged"
@@ -101,14 +101,14 @@ def _compare_with_rma(
         assert res["tau2_ci_lb"].isna().all()
 
 
-@pytest.mark.parametrize("method", meta.METHODS)
-@pytest.mark.parametrize("test", meta.TESTS)
+@pytest.mark.parametrize("method", stats.METHODS)
+@pytest.mark.parametrize("test", stats.TESTS)
 def test_fit_arrays_equals_single_fits(method: str, test: str) -> None:
     yi, vi, k = _random_batch(seed=11, n=60, kmax=15)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = batch.fit_arrays(yi, vi, method=method, test=test, tau2_ci=method == "REML")
-    assert list(res.columns) == list(batch.COLUMNS)
+        res = stats.fit_arrays(yi, vi, method=method, test=test, tau2_ci=method == "REML")
+    assert list(res.columns) == list(stats.COLUMNS)
     assert res["k"].tolist() == k.tolist()
     _compare_with_rma(res, yi, vi, method, test, ci=method == "REML")
 
@@ -116,10 +116,10 @@ def test_fit_arrays_equals_single_fits(method: str, test: str) -> None:
 @pytest.mark.parametrize("method", ["REML", "PM", "DL", "SJ"])
 def test_tau2_ci_and_level(method: str) -> None:
     yi, vi, _ = _random_batch(seed=5, n=40, kmax=30)
-    res = batch.fit_arrays(yi, vi, method=method, test="knha", level=90, tau2_ci=True)
+    res = stats.fit_arrays(yi, vi, method=method, test="knha", level=90, tau2_ci=True)
     for i in range(yi.shape[0]):
         keep = ~np.isnan(yi[i])
-        single = meta.rma(yi[i][keep], vi[i][keep], method=method, test="knha", level=90)
+        single = stats.rma(yi[i][keep], vi[i][keep], method=method, test="knha", level=90)
         for key in ("tau2_ci_lb", "tau2_ci_ub", "ci_lb", "pi_ub"):
             np.testing.assert_allclose(
                 res.iloc[i][key], getattr(single, key), rtol=ITERATIVE, atol=ITERATIVE
@@ -141,7 +141,7 @@ def test_reference_datasets_match_metafor() -> None:
         for i, c in enumerate(cases):
             y, v = _num(c["inputs"]["yi"]), _num(c["inputs"]["vi"])
             yi[i, : y.size], vi[i, : v.size] = y, v
-        res = batch.fit_arrays(yi, vi, method=method, test=test, level=level, tau2_ci=True)
+        res = stats.fit_arrays(yi, vi, method=method, test=test, level=level, tau2_ci=True)
         tol = _tol(method)
         for i, c in enumerate(cases):
             out = c["outputs"]
@@ -168,7 +168,7 @@ def test_fit_many_long_format_with_nan_row_matches_metafor() -> None:
             rows.append({"analysis": name, "yi": y, "vi": v})
     frame = pd.DataFrame(rows).sample(frac=1.0, random_state=1)  # order must not matter
     with pytest.warns(DataQualityWarning, match="1 row"):
-        res = batch.fit_many(frame, by="analysis", method="REML", tau2_ci=True)
+        res = stats.fit_many(frame, by="analysis", method="REML", tau2_ci=True)
     assert list(res.index) == sorted({r["analysis"] for r in rows})
     assert res.loc["nan_row_REML_z", "k_excluded"] == 1
     assert res["k_excluded"].drop("nan_row_REML_z").eq(0).all()
@@ -190,8 +190,8 @@ def test_k1_knha_uses_z_and_k0_is_nan() -> None:
     yi = np.array([[0.3, np.nan], [np.nan, np.nan], [0.1, 0.5]])
     vi = np.array([[0.1, np.nan], [np.nan, np.nan], [0.1, 0.2]])
     with pytest.warns(DataQualityWarning, match="k = 0"):
-        res = batch.fit_arrays(yi, vi, test="knha", index=["one", "none", "two"])
-    one = meta.rma([0.3], [0.1], test="knha")
+        res = stats.fit_arrays(yi, vi, test="knha", index=["one", "none", "two"])
+    one = stats.rma([0.3], [0.1], test="knha")
     assert one.test == "z"
     assert res.loc["one", "tau2"] == 0.0
     assert math.isnan(res.loc["one", "df"])
@@ -204,38 +204,38 @@ def test_k1_knha_uses_z_and_k0_is_nan() -> None:
 def test_non_convergence_is_reported_per_analysis() -> None:
     yi, vi, _ = _random_batch(seed=3, n=30, kmax=10)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        res = batch.fit_arrays(yi, vi, method="REML", control={"maxiter": 2})
+        res = stats.fit_arrays(yi, vi, method="REML", control={"maxiter": 2})
     assert not res["converged"].all()
     assert (res.loc[~res["converged"], "iterations"] == 3).all()
     for i in np.flatnonzero(~res["converged"].to_numpy())[:3]:
         keep = ~np.isnan(yi[i])
         with pytest.warns(ConvergenceWarning):
-            single = meta.rma(yi[i][keep], vi[i][keep], control={"maxiter": 2})
+            single = stats.rma(yi[i][keep], vi[i][keep], control={"maxiter": 2})
         assert not single.converged
         assert res.iloc[i]["tau2"] == pytest.approx(single.tau2, rel=ITERATIVE, abs=ITERATIVE)
 
 
 def test_bad_input_is_refused() -> None:
     with pytest.raises(UserInputError, match=r"vi = -0\.1 in row 0, column 1"):
-        batch.fit_arrays([[0.1, 0.2]], [[0.1, -0.1]])
+        stats.fit_arrays([[0.1, 0.2]], [[0.1, -0.1]])
     with pytest.raises(UserInputError, match="same shape"):
-        batch.fit_arrays([[0.1, 0.2]], [[0.1]])
+        stats.fit_arrays([[0.1, 0.2]], [[0.1]])
     with pytest.raises(UserInputError, match="not a known"):
-        batch.fit_arrays([[0.1, 0.2]], [[0.1, 0.1]], method="XX")
+        stats.fit_arrays([[0.1, 0.2]], [[0.1, 0.1]], method="XX")
     with pytest.raises(UserInputError, match="no column"):
-        batch.fit_many(pd.DataFrame({"g": [1], "yi": [0.1], "vi": [0.1]}))
+        stats.fit_many(pd.DataFrame({"g": [1], "yi": [0.1], "vi": [0.1]}))
     frame = pd.DataFrame({"group": ["a", "a"], "yi": [0.1, math.inf], "vi": [0.1, 0.1]})
     with pytest.raises(UserInputError, match="group 'a'"):
-        batch.fit_many(frame)
+        stats.fit_many(frame)
 
 
 def _old_leave1out(yi: np.ndarray, vi: np.ndarray, **kw: Any) -> pd.DataFrame:
     rows = []
     for i in range(yi.size):
-        r = meta.rma(np.delete(yi, i), np.delete(vi, i), **kw)
+        r = stats.rma(np.delete(yi, i), np.delete(vi, i), **kw)
         rows.append([r.estimate, r.se, r.zval, r.pval, r.ci_lb, r.ci_ub])
         rows[-1] += [r.QE, r.QEp, r.tau2, r.I2, r.H2]
-    return pd.DataFrame(rows, columns=list(meta._FRAME_COLUMNS))
+    return pd.DataFrame(rows, columns=list(vocabulary.MANY_FIELDS))
 
 
 @pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("DL", "knha"), ("PM", "z")])
@@ -243,21 +243,21 @@ def test_leave1out_and_cumul_equal_refitting(method: str, test: str) -> None:
     rng = np.random.default_rng(7)
     vi = rng.uniform(0.01, 0.2, 25)
     yi = rng.normal(0.3, np.sqrt(vi + 0.05))
-    l1o = meta.leave1out(yi, vi, method=method, test=test)
+    l1o = stats.leave1out(yi, vi, method=method, test=test)
     np.testing.assert_allclose(
         l1o.to_numpy(),
         _old_leave1out(yi, vi, method=method, test=test).to_numpy(),
         rtol=_tol(method),
         atol=_tol(method),
     )
-    cum = meta.cumul(yi, vi, method=method, test=test, order=-vi)
+    cum = stats.cumul(yi, vi, method=method, test=test, order=-vi)
     order = np.argsort(-vi, kind="stable")
     for step in (0, 1, 12, 24):
         sel = order[: step + 1]
-        r = meta.rma(yi[sel], vi[sel], method=method, test=test)
+        r = stats.rma(yi[sel], vi[sel], method=method, test=test)
         assert cum.iloc[step]["tau2"] == pytest.approx(r.tau2, rel=_tol(method), abs=_tol(method))
         assert cum.iloc[step]["ci_ub"] == pytest.approx(r.ci_ub, rel=_tol(method))
-    assert meta.leave1out(yi[:2], vi[:2], test="knha")["pval"].notna().all()  # k = 1 fits
+    assert stats.leave1out(yi[:2], vi[:2], test="knha")["pval"].notna().all()  # k = 1 fits
 
 
 def test_fit_many_on_a_local_dask_cluster() -> None:
@@ -274,20 +274,20 @@ def test_fit_many_on_a_local_dask_cluster() -> None:
             "vi": rng.uniform(0.01, 0.1, n * k),
         }
     ).sample(frac=1.0, random_state=3)  # groups scattered over the partitions
-    local = batch.fit_many(frame, by="sim", method="REML", test="knha", control=CONTROL)
+    local = stats.fit_many(frame, by="sim", method="REML", test="knha", control=CONTROL)
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster, timeout="60s") as client,
     ):
-        remote = batch.fit_many(
+        remote = stats.fit_many(
             frame, by="sim", method="REML", test="knha", client=client, control=CONTROL
         )
         ddf = dd.from_pandas(frame, npartitions=4, sort=False)
-        lazy_user_code = batch.fit_many(ddf, by="sim", method="REML", test="knha", control=CONTROL)
+        lazy_user_code = stats.fit_many(ddf, by="sim", method="REML", test="knha", control=CONTROL)
         with pytest.raises(UserInputError, match="more than one partition"):
-            batch.fit_many(ddf, by="sim", shuffle=False, control=CONTROL)
+            stats.fit_many(ddf, by="sim", shuffle=False, control=CONTROL)
     for other in (remote, lazy_user_code):
         pd.testing.assert_index_equal(other.index, local.index, check_names=False)
         np.testing.assert_allclose(
@@ -317,7 +317,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
 
 def test_batch_import_does_not_import_pandas_or_dask() -> None:
     code = (
-        "import sys, synthesis.batch\n"
+        "import sys, synthesis.stats\n"
         "print(','.join(m for m in ('pandas', 'dask', 'pymare') if m in sys.modules))\n"
     )
     out = subprocess.run(

@@ -12,7 +12,7 @@ from .conftest import ROOT
 
 def _cited_in_package() -> set[str]:
     keys: set[str] = set()
-    for path in (ROOT / "synthesis").glob("*.py"):
+    for path in (ROOT / "synthesis").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r"\[([a-z]+\d{4}[a-z]+)\]_", text))
         keys |= set(re.findall(r":cite:`([a-z]+\d{4}[a-z]+)`", text))

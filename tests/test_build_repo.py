@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from synthesis.analysis import analyse
+from synthesis.analysis import analyse, analyse_question
 from synthesis.cli import main
 from synthesis.plain import fmt_interval, fmt_value
 from synthesis.validate import load_evidence
@@ -74,8 +74,8 @@ def read(path: Path) -> str:
 
 def test_reports_exist(built):
     reports = built / "reports"
-    for name in ("00_evidence_base", "01_alliance_correlation", "02_mindfulness_for_clinicians",
-                 "03_first_episode_psychosis"):  # fmt: skip
+    for name in ("00_evidence_base", "q1_alliance", "q2_mindfulness_training",
+                 "q3_open_dialogue"):  # fmt: skip
         assert (reports / "academic" / f"{name}.html").is_file()
         assert (reports / "commissioner" / f"{name}.html").is_file()
         assert (reports / "commissioner" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
@@ -94,27 +94,82 @@ def test_student_study_is_pooled_and_shown(built):
     nat = a.natural()
     expected = (f"{fmt_value(nat.estimate, a.measure)} (95% CI "
                 f"{fmt_interval(nat.ci_lb, nat.ci_ub, a.measure)})")  # fmt: skip
-    page = read(built / "reports/commissioner/01_alliance_correlation.html")
+    page = read(built / "reports/commissioner/q1_alliance.html")
     assert expected in page
     assert "Student 2026" in page
-    academic = read(built / "reports/academic/01_alliance_correlation.html")
+    academic = read(built / "reports/academic/q1_alliance.html")
     assert "Student, A. (2026). A Test Study Added by a Student." in academic
 
 
 def test_record_text_is_escaped(built):
     # study notes are listed in full on the academic page (the brief keeps only key gaps)
-    page = read(built / "reports/academic/01_alliance_correlation.html")
+    page = read(built / "reports/academic/q1_alliance.html")
     assert ("&lt;script&gt;alert('note')&lt;/script&gt;" in page
             or "&lt;script&gt;alert(&#x27;note&#x27;)&lt;/script&gt;" in page)  # fmt: skip
     assert "<script>alert(" not in page
-    assert "<script>alert(" not in read(built / "reports/commissioner/01_alliance_correlation.html")
+    assert "<script>alert(" not in read(built / "reports/commissioner/q1_alliance.html")
 
 
 def test_commissioner_pages_have_no_code(built):
-    page = read(built / "reports/commissioner/02_mindfulness_for_clinicians.html")
+    page = read(built / "reports/commissioner/q2_mindfulness_training.html")
     assert "analyse_question(" not in page
     assert "Certainty of the evidence" in page
     assert "nb.per_outcome" not in page
+
+
+QUESTION_PAGES = ("q1_alliance", "q2_mindfulness_training", "q3_open_dialogue")
+
+
+def test_every_brief_is_also_a_word_document_with_the_same_content(built):
+    """The DOCX brief: the page's headings, its SoF table row for row, its figures with alt text."""
+    from bs4 import BeautifulSoup
+    from docx import Document
+
+    index = read(built / "reports/index.html")
+    for name in QUESTION_PAGES:
+        assert f"commissioner/{name}.docx" in index
+        soup = BeautifulSoup(read(built / f"reports/commissioner/{name}.html"), "html.parser")
+        doc = Document(str(built / f"reports/commissioner/{name}.docx"))
+        headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+        page_headings = [h.get_text(" ", strip=True) for h in soup.main.find_all(
+            ["h1", "h2", "h3", "h4", "h5", "h6"])]  # fmt: skip
+        assert headings == [h.rstrip("¶").strip() for h in page_headings if h]
+        text = "\n".join(p.text for p in doc.paragraphs)
+        assert "Key" in text and "certainty" in text.lower()
+        # the summary-of-findings table: as many rows as the page's, one per outcome
+        (page_sof,) = [t for t in soup.find_all("table") if "certainty" in t.get_text().lower()
+                       and "outcome" in t.find("tr").get_text().lower()]  # fmt: skip
+        (sof,) = [t for t in doc.tables if "outcome" in t.rows[0].cells[0].text.lower()
+                  and "certainty" in " ".join(c.text.lower() for c in t.rows[0].cells)]  # fmt: skip
+        assert len(sof.rows) == len(page_sof.find_all("tr"))
+        base = load_evidence(built)
+        assert len(sof.rows) - 1 == len(analyse_question(base, name))
+        # every figure of the page is a picture with a text alternative
+        figures = soup.main.find_all(["svg", "img"])
+        shapes = list(doc.inline_shapes)
+        assert len(shapes) == len(figures) > 0
+        assert all(s._inline.docPr.get("descr") for s in shapes)
+        assert "Built by synthesis" in text  # the provenance line
+
+
+def test_build_writes_the_open_data_package(built):
+    import csv
+
+    data = built / "reports/data"
+    assert {p.name for p in data.iterdir()} == {
+        "datapackage.json", "effect_sizes.csv", "pooled_results.csv", "vote_counts.csv"}  # fmt: skip
+    manifest = json.loads(read(built / "reports/manifest.json"))
+    assert set(manifest["data"]["files"]) == {f"data/{p.name}" for p in data.iterdir()}
+    with open(data / "pooled_results.csv", encoding="utf-8") as fh:
+        rows = {r["outcome"]: r for r in csv.DictReader(fh) if r["question"] == "q1_alliance"}
+    a = analyse(load_evidence(built), "q1_alliance", "alliance")
+    assert float(rows["alliance"]["estimate"]) == a.fit.estimate  # the student's study pooled
+    # an unchanged rebuild carries the package over (same key, same bytes)
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    assert main(["build", "--root", str(built)]) == 0
+    again = json.loads(read(built / "reports/manifest.json"))
+    assert again["data"] == manifest["data"] and again["data"]["key"]
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before
 
 
 @pytest.mark.browser
@@ -123,7 +178,7 @@ def test_pages_render_pooled_numbers_in_chromium(built, chromium, tmp_path):  # 
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
     nat = a.natural()
     number = fmt_value(nat.estimate, a.measure)
-    dom, log = dump_dom(chromium, built / "reports/commissioner/02_mindfulness_for_clinicians.html",
+    dom, log = dump_dom(chromium, built / "reports/commissioner/q2_mindfulness_training.html",
                         tmp_path / "p1")  # fmt: skip
     assert number in dom
     assert "Uncaught" not in log

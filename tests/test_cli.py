@@ -20,10 +20,9 @@ def test_new_study_writes_a_template_that_validation_then_explains(project, caps
     assert main(["validate", str(project)]) == 1
     out = capsys.readouterr().out
     assert "doe2024.yaml" in out
-    assert (
-        "outcomes[0].data.n: error: n for a correlation (ZCOR needs n > 3) must be at least 4"
-        in out
-    )
+    # issue 14 item 1: every FILL IN is an error, so an untouched template is never pooled
+    assert "outcomes[0].data.r: error: template placeholder 'FILL IN' is still here" in out
+    assert "outcomes[0].data.n: error: template placeholder 'FILL IN' is still here" in out
 
 
 def test_new_study_refuses_to_overwrite_and_bad_ids(project, capsys):

@@ -23,9 +23,9 @@ from synthesis.validate import load_evidence
 from .conftest import ROOT
 
 QUESTION_PAGES = (
-    "01_alliance_correlation",
-    "02_mindfulness_for_clinicians",
-    "03_first_episode_psychosis",
+    "q1_alliance",
+    "q2_mindfulness_training",
+    "q3_open_dialogue",
 )
 ALL_PAGES = ("00_evidence_base", *QUESTION_PAGES)
 #: The heading where the detail starts: the brief is everything above it.
@@ -120,14 +120,14 @@ def test_headings_never_skip_a_level_and_figures_are_described(repo_reports, kin
 
 
 def test_forest_plots_carry_favours_labels_heterogeneity_and_reasons(repo_reports):
-    page = read(repo_reports / "commissioner" / "02_mindfulness_for_clinicians.html")
+    page = read(repo_reports / "commissioner" / "q2_mindfulness_training.html")
     assert "← improvement" in page and "worsening →" in page  # pre-post, lower is better
     assert "← favours intervention" in page and "favours comparator →" in page
     assert "Heterogeneity: between-study variance" in page and "Test for overall effect" in page
     # Fendel 2020 is plotted in grey with its reason, and the text says why it is not pooled
     assert "excluded: within-subject d with an unstated" in page
     assert "no study reports usable numbers" not in page.split("Self-compassion, change")[1][:3000]
-    academic = read(repo_reports / "academic" / "02_mindfulness_for_clinicians.html")
+    academic = read(repo_reports / "academic" / "q2_mindfulness_training.html")
     assert "Heterogeneity: τ² = " in academic
 
 
@@ -161,7 +161,7 @@ def _pdf_pages(pdf: Path, html: Path) -> list[str]:
 
 
 def test_pdf_brief_fits_two_pages_with_footer_and_tags(repo_reports):
-    name = "02_mindfulness_for_clinicians"
+    name = "q2_mindfulness_training"
     pdf = repo_reports / "commissioner" / f"{name}.pdf"
     data = pdf.read_bytes()
     objects = data + b"".join(_inflate(data))  # the catalog sits in an object stream

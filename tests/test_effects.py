@@ -1,4 +1,4 @@
-"""Unit tests of synthesis.effects: conversions, escalc's table and every bad input.
+"""Unit tests of synthesis.stats: conversions, escalc's table and every bad input.
 
 The agreement of each measure with metafor is in test_effects_reference.py; here
 each expected number names its source (a textbook worked example, or the formula
@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthesis import effects
-from synthesis.effects import (
+from synthesis import stats
+from synthesis.errors import UserInputError
+from synthesis.stats import (
     MEASURES,
     backtransform,
     d_to_r,
@@ -32,7 +33,7 @@ from synthesis.effects import (
     es_smcr,
     es_smd,
     es_zcor,
-    escalc,
+    escalc_table,
     events_from_percent,
     r_from_r2,
     r_to_d,
@@ -46,7 +47,6 @@ from synthesis.effects import (
     var_d,
     var_from_ci,
 )
-from synthesis.errors import UserInputError
 from tests.tolerances import CLOSED_FORM, published
 
 
@@ -201,7 +201,7 @@ def test_measures_tuple() -> None:
 
 def test_escalc_columns_and_index() -> None:
     data = pd.DataFrame({"ri": [0.1, 0.3], "ni": [50, 80]}, index=["Smith 2001", "Lee 2005"])
-    out = escalc("ZCOR", data)
+    out = escalc_table("ZCOR", data)
     assert list(out.columns) == ["yi", "vi", "measure", "es_method", "assumed"]
     assert list(out.index) == ["Smith 2001", "Lee 2005"]
     assert (out["measure"] == "ZCOR").all()
@@ -210,7 +210,7 @@ def test_escalc_columns_and_index() -> None:
 
 
 def test_escalc_mapping_gives_range_index() -> None:
-    out = escalc("COR", {"ri": [0.1, 0.3, 0.2], "ni": [50, 80, 30]})
+    out = escalc_table("COR", {"ri": [0.1, 0.3, 0.2], "ni": [50, 80, 30]})
     assert list(out.index) == [0, 1, 2]
 
 
@@ -218,27 +218,27 @@ def test_escalc_agrees_with_array_functions() -> None:
     cont = {"m1i": [5.0, 3.2], "m2i": [4.1, 3.9], "sd1i": [1.2, 2.0], "sd2i": [1.5, 1.7]}
     cont |= {"n1i": [20, 35], "n2i": [22, 31]}
     for measure, fun in (("SMD", es_smd), ("MD", es_md)):
-        out = escalc(measure, cont)
+        out = escalc_table(measure, cont)
         yi, vi = fun(**cont)
         close(out["yi"], yi)
         close(out["vi"], vi)
     pp = {"m1i": [5.0, 3.2], "m2i": [4.1, 3.9], "sd1i": [1.2, 2.0], "sd2i": [1.5, 1.7]}
     pp |= {"ni": [20, 35], "ri": [0.4, 0.7]}
-    close(escalc("SMCC", pp)["yi"], es_smcc(**pp)[0])
-    close(escalc("SMCR", pp)["vi"], es_smcr(**pp)[1])
+    close(escalc_table("SMCC", pp)["yi"], es_smcc(**pp)[0])
+    close(escalc_table("SMCR", pp)["vi"], es_smcr(**pp)[1])
     tab = {"ai": [3, 0], "bi": [17, 20], "ci": [6, 4], "di": [14, 16]}
     for measure, fun in (("OR", es_or), ("RR", es_rr), ("RD", es_rd)):
-        close(escalc(measure, tab)["yi"], fun(**tab)[0])
-        close(escalc(measure, tab, to="all", add=1)["vi"], fun(**tab, to="all", add=1)[1])
+        close(escalc_table(measure, tab)["yi"], fun(**tab)[0])
+        close(escalc_table(measure, tab, to="all", add=1)["vi"], fun(**tab, to="all", add=1)[1])
     prop = {"xi": [0, 4], "ni": [10, 12]}
     for measure, fun in (("PLO", es_plo), ("PR", es_pr), ("PFT", es_pft)):
-        close(escalc(measure, prop)["yi"], fun(**prop)[0])
-    close(escalc("COR", {"ri": [0.2], "ni": [30]})["vi"], es_cor(0.2, 30)[1])
+        close(escalc_table(measure, prop)["yi"], fun(**prop)[0])
+    close(escalc_table("COR", {"ri": [0.2], "ni": [30]})["vi"], es_cor(0.2, 30)[1])
 
 
 def test_escalc_n1i_n2i_equals_bi_di() -> None:
-    a = escalc("OR", {"ai": [4, 0], "bi": [16, 20], "ci": [6, 3], "di": [14, 17]})
-    b = escalc("OR", {"ai": [4, 0], "n1i": [20, 20], "ci": [6, 3], "n2i": [20, 20]})
+    a = escalc_table("OR", {"ai": [4, 0], "bi": [16, 20], "ci": [6, 3], "di": [14, 17]})
+    b = escalc_table("OR", {"ai": [4, 0], "n1i": [20, 20], "ci": [6, 3], "n2i": [20, 20]})
     close(a["yi"], b["yi"])
     close(a["vi"], b["vi"])
     assert "ai, n1i, ci, n2i" in b["es_method"][0]
@@ -246,36 +246,38 @@ def test_escalc_n1i_n2i_equals_bi_di() -> None:
 
 def test_escalc_pft_default_add_is_zero() -> None:
     # metafor uses add = 0 for PFT unless add is given explicitly
-    default = escalc("PFT", {"xi": [0], "ni": [10]})
+    default = escalc_table("PFT", {"xi": [0], "ni": [10]})
     close(default["yi"], es_pft(0, 10, add=0)[0])
     assert "added" not in default["es_method"][0]
-    explicit = escalc("PFT", {"xi": [0], "ni": [10]}, add=0.5)
+    explicit = escalc_table("PFT", {"xi": [0], "ni": [10]}, add=0.5)
     close(explicit["yi"], es_pft(0, 10, add=0.5)[0])
     assert "0.5 added" in explicit["es_method"][0]
 
 
 def test_escalc_zero_cell_notes() -> None:
     tab = {"ai": [5, 0, 0], "bi": [15, 20, 25], "ci": [8, 3, 0], "di": [12, 17, 30]}
-    out = escalc("OR", tab)
+    out = escalc_table("OR", tab)
     assert "added" not in out["es_method"][0]
     assert "0.5 added to every cell (zero cell; to='only0')" in out["es_method"][1]
-    dropped = escalc("OR", tab, drop00=True)
+    dropped = escalc_table("OR", tab, drop00=True)
     assert np.isnan(dropped["yi"][2]) and np.isnan(dropped["vi"][2])
     assert "double-zero" in dropped["es_method"][2]
-    none = escalc("OR", tab, to="none")
+    none = escalc_table("OR", tab, to="none")
     assert np.isnan(none["yi"][1])
     assert "not estimable" in none["es_method"][1]
 
 
 def test_escalc_missing_input_row_is_nan_not_error() -> None:
-    out = escalc("SMD", {
+    out = escalc_table("SMD", {
         "m1i": [5.0, np.nan], "m2i": [4.0, 3.0], "sd1i": [1.0, 1.0],
         "sd2i": [1.0, 1.0], "n1i": [20, 20], "n2i": [20, None],
     })  # fmt: skip
     assert np.isfinite(out["yi"][0])
     assert np.isnan(out["yi"][1]) and np.isnan(out["vi"][1])
     assert out["es_method"][1] == "SMD: missing input: m1i, n2i; yi and vi not computed"
-    tab = escalc("RR", {"ai": [np.nan, 2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, np.nan]})
+    tab = escalc_table(
+        "RR", {"ai": [np.nan, 2], "n1i": [10, 10], "ci": [1, 2], "n2i": [10, np.nan]}
+    )
     assert tab["yi"].isna().all()
     assert "missing input: ai" in tab["es_method"][0]
     assert "missing input: n2i" in tab["es_method"][1]
@@ -290,7 +292,7 @@ def test_escalc_prepost_assumed_r() -> None:
         "ni": [20, 30],
         "ri": [0.7, np.nan],
     }
-    out = escalc("SMCC", data, ri_assumed=0.5)
+    out = escalc_table("SMCC", data, ri_assumed=0.5)
     assert list(out.columns) == ["yi", "vi", "measure", "es_method", "assumed", "ri"]
     assert list(out["assumed"]) == [False, True]
     close(out["ri"], [0.7, 0.5])
@@ -301,33 +303,33 @@ def test_escalc_prepost_assumed_r() -> None:
     assert "pre-post r = 0.7 (reported)" in out["es_method"][0]
     close(out["yi"][1], es_smcc(12.0, 9.0, 4.0, 4.2, 30, 0.5)[0])
     # without ri_assumed the row with missing r is a missing input
-    plain = escalc("SMCC", data)
+    plain = escalc_table("SMCC", data)
     assert np.isnan(plain["yi"][1])
     assert "missing input: ri" in plain["es_method"][1]
     # the ri column may be absent altogether when ri_assumed is given
     no_ri = {k: v for k, v in data.items() if k != "ri"}
-    smcr = escalc("SMCR", no_ri, ri_assumed=0.6)
+    smcr = escalc_table("SMCR", no_ri, ri_assumed=0.6)
     assert smcr["assumed"].all()
     close(smcr["ri"], [0.6, 0.6])
 
 
 def test_escalc_passthrough() -> None:
-    out = escalc("GEN", {"yi": [0.1, -0.2], "vi": [0.04, 0.09]})
+    out = escalc_table("GEN", {"yi": [0.1, -0.2], "vi": [0.04, 0.09]})
     close(out["yi"], [0.1, -0.2])
     assert list(out["es_method"]) == ["as supplied", "as supplied"]
-    se = escalc("SMD", {"yi": [0.1], "sei": [0.2]})
+    se = escalc_table("SMD", {"yi": [0.1], "sei": [0.2]})
     close(se["vi"], 0.04)
     assert (se["measure"] == "SMD").all()
-    prepost = escalc("SMCC", {"yi": [0.3], "vi": [0.05]})
+    prepost = escalc_table("SMCC", {"yi": [0.3], "vi": [0.05]})
     assert list(prepost.columns) == ["yi", "vi", "measure", "es_method", "assumed"]
     assert prepost["es_method"][0] == "as supplied"
-    nan = escalc("GEN", {"yi": [np.nan], "vi": [0.1]})
+    nan = escalc_table("GEN", {"yi": [np.nan], "vi": [0.1]})
     assert np.isnan(nan["yi"][0])
     assert "missing input: yi" in nan["es_method"][0]
 
 
 def test_import_does_not_load_pandas() -> None:
-    code = "import sys, synthesis.effects; print('pandas' in sys.modules)"
+    code = "import sys, synthesis.stats; print('pandas' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
@@ -339,46 +341,46 @@ def test_import_does_not_load_pandas() -> None:
 
 def test_unknown_measure() -> None:
     with pytest.raises(UserInputError, match=r"measure = 'SMDH': unknown measure; allowed: ZCOR"):
-        escalc("SMDH", {"yi": [0.1], "vi": [0.1]})
+        escalc_table("SMDH", {"yi": [0.1], "vi": [0.1]})
     with pytest.raises(UserInputError, match="unknown measure"):
         backtransform("LOR", 0.1)
 
 
 def test_missing_columns() -> None:
     with pytest.raises(UserInputError, match=r"missing column\(s\) ni; ZCOR needs ri, ni"):
-        escalc("ZCOR", {"ri": [0.1]})
+        escalc_table("ZCOR", {"ri": [0.1]})
     with pytest.raises(UserInputError, match=r"missing column\(s\) sd2i, n2i"):
-        escalc("SMD", {"m1i": [1], "m2i": [0], "sd1i": [1], "n1i": [10]})
+        escalc_table("SMD", {"m1i": [1], "m2i": [0], "sd1i": [1], "n1i": [10]})
     with pytest.raises(UserInputError, match=r"missing column\(s\) ci, di \(or n2i\)"):
-        escalc("OR", {"ai": [1], "bi": [3]})
+        escalc_table("OR", {"ai": [1], "bi": [3]})
     with pytest.raises(UserInputError, match=r"ri \(or pass ri_assumed=\)"):
-        escalc("SMCC", {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "ni": [10]})
+        escalc_table("SMCC", {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "ni": [10]})
     with pytest.raises(UserInputError, match=r"missing column\(s\) vi \(or sei\)"):
-        escalc("GEN", {"yi": [0.1]})
+        escalc_table("GEN", {"yi": [0.1]})
 
 
 def test_r_plus_minus_one_for_zcor() -> None:
     data = {"ri": [0.1, 0.2, 0.3, 1.0], "ni": [20, 20, 20, 20]}
     with pytest.raises(UserInputError, match=r"^ri = 1\.0 in row 3: ZCOR needs -1 < ri < 1$"):
-        escalc("ZCOR", data)
+        escalc_table("ZCOR", data)
     with pytest.raises(UserInputError, match=r"ri = -1\.0 in row 0"):
         es_zcor([-1.0], [20])
     # a DataFrame's index labels name the row
     frame = pd.DataFrame({"ri": [1.0], "ni": [20]}, index=["Smith 2001"])
     with pytest.raises(UserInputError, match="in row Smith 2001"):
-        escalc("ZCOR", frame)
+        escalc_table("ZCOR", frame)
 
 
 def test_abs_r_above_one() -> None:
     with pytest.raises(UserInputError, match=r"ri = 1\.2 in row 0: COR needs -1 < ri < 1"):
-        escalc("COR", {"ri": [1.2], "ni": [30]})
+        escalc_table("COR", {"ri": [1.2], "ni": [30]})
     with pytest.raises(UserInputError, match=r"ri = -1\.5 in row 1 \(and 1 other row\)"):
-        escalc("ZCOR", {"ri": [0.1, -1.5, 2.0], "ni": [30, 30, 30]})
+        escalc_table("ZCOR", {"ri": [0.1, -1.5, 2.0], "ni": [30, 30, 30]})
     pp = {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "ni": [10], "ri": [1.1]}
     with pytest.raises(UserInputError, match=r"ri = 1\.1 in row 0: SMCC needs -1 <= ri <= 1"):
-        escalc("SMCC", pp)
+        escalc_table("SMCC", pp)
     with pytest.raises(UserInputError, match="SMCR needs -1 <= ri <= 1"):
-        escalc("SMCR", pp)
+        escalc_table("SMCR", pp)
     with pytest.raises(UserInputError, match=r"r = 1\.0 in row 0: needs -1 < r < 1"):
         r_to_d(1.0)
     with pytest.raises(UserInputError, match=r"r2 = 1\.2 in row 0: needs 0 <= r2 <= 1"):
@@ -387,105 +389,105 @@ def test_abs_r_above_one() -> None:
 
 def test_events_exceed_n() -> None:
     with pytest.raises(UserInputError, match=r"ai = 12 in row 0: OR needs ai <= n1i"):
-        escalc("OR", {"ai": [12], "n1i": [10], "ci": [1], "n2i": [10]})
+        escalc_table("OR", {"ai": [12], "n1i": [10], "ci": [1], "n2i": [10]})
     with pytest.raises(UserInputError, match=r"ci = 11 in row 1: RR needs ci <= n2i"):
-        escalc("RR", {"ai": [1, 1], "n1i": [10, 10], "ci": [1, 11], "n2i": [10, 10]})
+        escalc_table("RR", {"ai": [1, 1], "n1i": [10, 10], "ci": [1, 11], "n2i": [10, 10]})
     with pytest.raises(UserInputError, match=r"xi = 6 in row 0: PLO needs xi <= ni"):
-        escalc("PLO", {"xi": [6], "ni": [5]})
+        escalc_table("PLO", {"xi": [6], "ni": [5]})
     with pytest.raises(UserInputError, match=r"xi = 6 in row 0: PFT needs xi <= ni"):
         es_pft(6, 5)
 
 
 def test_inconsistent_group_size() -> None:
     with pytest.raises(UserInputError, match=r"n1i = 11 in row 0: OR needs n1i = ai \+ bi"):
-        escalc("OR", {"ai": [1], "bi": [9], "n1i": [11], "ci": [1], "di": [9]})
+        escalc_table("OR", {"ai": [1], "bi": [9], "n1i": [11], "ci": [1], "di": [9]})
 
 
 def test_negative_counts() -> None:
     with pytest.raises(UserInputError, match=r"ai = -1 in row 0: RD needs counts ai >= 0"):
-        escalc("RD", {"ai": [-1], "bi": [10], "ci": [1], "di": [10]})
+        escalc_table("RD", {"ai": [-1], "bi": [10], "ci": [1], "di": [10]})
     with pytest.raises(UserInputError, match=r"di = -2 in row 0: OR needs counts di >= 0"):
         es_or(1, 10, 1, -2)
     with pytest.raises(UserInputError, match=r"xi = -1 in row 0: PR needs xi >= 0"):
-        escalc("PR", {"xi": [-1], "ni": [10]})
+        escalc_table("PR", {"xi": [-1], "ni": [10]})
 
 
 def test_sample_size_too_small() -> None:
     with pytest.raises(UserInputError, match=r"ni = 3 in row 0: ZCOR needs ni > 3"):
-        escalc("ZCOR", {"ri": [0.2], "ni": [3]})
+        escalc_table("ZCOR", {"ri": [0.2], "ni": [3]})
     with pytest.raises(UserInputError, match=r"ni = 2 in row 0: COR needs ni >= 3"):
-        escalc("COR", {"ri": [0.2], "ni": [2]})
+        escalc_table("COR", {"ri": [0.2], "ni": [2]})
     cont = {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "n1i": [1], "n2i": [10]}
     with pytest.raises(UserInputError, match=r"n1i = 1 in row 0: SMD needs n1i >= 2"):
-        escalc("SMD", cont)
+        escalc_table("SMD", cont)
     cont |= {"n1i": [10], "n2i": [1]}
     with pytest.raises(UserInputError, match=r"n2i = 1 in row 0: MD needs n2i >= 2"):
-        escalc("MD", cont)
+        escalc_table("MD", cont)
     pp = {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "ni": [2], "ri": [0.5]}
     with pytest.raises(UserInputError, match=r"ni = 2 in row 0: SMCC needs ni >= 3"):
-        escalc("SMCC", pp)
+        escalc_table("SMCC", pp)
     with pytest.raises(UserInputError, match=r"n1i = 0 in row 0: OR needs group size n1i >= 1"):
-        escalc("OR", {"ai": [0], "n1i": [0], "ci": [1], "n2i": [10]})
+        escalc_table("OR", {"ai": [0], "n1i": [0], "ci": [1], "n2i": [10]})
     with pytest.raises(UserInputError, match=r"ai = 0 in row 0: RR needs ai \+ bi >= 1"):
-        escalc("RR", {"ai": [0], "bi": [0], "ci": [1], "di": [9]})
+        escalc_table("RR", {"ai": [0], "bi": [0], "ci": [1], "di": [9]})
     with pytest.raises(UserInputError, match=r"ni = 0 in row 0: PLO needs ni >= 1"):
-        escalc("PLO", {"xi": [0], "ni": [0]})
+        escalc_table("PLO", {"xi": [0], "ni": [0]})
 
 
 def test_non_positive_sd() -> None:
     cont = {"m1i": [1], "m2i": [0], "sd1i": [0.0], "sd2i": [1], "n1i": [10], "n2i": [10]}
     with pytest.raises(UserInputError, match=r"sd1i = 0\.0 in row 0: SMD needs sd1i > 0"):
-        escalc("SMD", cont)
+        escalc_table("SMD", cont)
     cont |= {"sd1i": [1.0], "sd2i": [-1.0]}
     with pytest.raises(UserInputError, match=r"sd2i = -1\.0 in row 0: MD needs sd2i > 0"):
-        escalc("MD", cont)
+        escalc_table("MD", cont)
     pp = {"m1i": [1], "m2i": [0], "sd1i": [1.0], "sd2i": [0.0], "ni": [10], "ri": [0.5]}
     with pytest.raises(UserInputError, match="SMCC needs sd2i > 0"):
-        escalc("SMCC", pp)
+        escalc_table("SMCC", pp)
     pp |= {"sd1i": [0.0], "sd2i": [1.0]}
     with pytest.raises(UserInputError, match="SMCR needs sd1i > 0"):
-        escalc("SMCR", pp)
+        escalc_table("SMCR", pp)
     # r = 1 with equal SDs leaves no variance of change scores
     pp |= {"sd1i": [1.0], "ri": [1.0]}
     with pytest.raises(UserInputError, match="SMCC needs a positive SD of change scores"):
-        escalc("SMCC", pp)
+        escalc_table("SMCC", pp)
 
 
 def test_non_positive_supplied_variance() -> None:
     with pytest.raises(
         UserInputError, match=r"vi = 0\.0 in row 1: a sampling variance must be > 0"
     ):
-        escalc("GEN", {"yi": [0.1, 0.2], "vi": [0.1, 0.0]})
+        escalc_table("GEN", {"yi": [0.1, 0.2], "vi": [0.1, 0.0]})
     with pytest.raises(UserInputError, match=r"vi = -0\.1 in row 0"):
-        escalc("SMD", {"yi": [0.1], "vi": [-0.1]})
+        escalc_table("SMD", {"yi": [0.1], "vi": [-0.1]})
     with pytest.raises(UserInputError, match=r"sei = 0\.0 in row 0: a standard error must be > 0"):
-        escalc("GEN", {"yi": [0.1], "sei": [0.0]})
+        escalc_table("GEN", {"yi": [0.1], "sei": [0.0]})
     with pytest.raises(UserInputError, match=r"yi = inf in row 0: an effect size must be finite"):
-        escalc("GEN", {"yi": [np.inf], "vi": [0.1]})
+        escalc_table("GEN", {"yi": [np.inf], "vi": [0.1]})
 
 
 def test_bad_options() -> None:
     tab = {"ai": [1], "bi": [9], "ci": [2], "di": [8]}
     with pytest.raises(UserInputError, match=r"to = 'some': allowed values are 'all', 'only0'"):
-        escalc("OR", tab, to="some")
+        escalc_table("OR", tab, to="some")
     with pytest.raises(UserInputError, match=r"add = -0\.5: must be >= 0"):
-        escalc("OR", tab, add=-0.5)
+        escalc_table("OR", tab, add=-0.5)
     with pytest.raises(UserInputError, match="drop00 = 'yes': must be True or False"):
-        escalc("OR", tab, drop00="yes")  # type: ignore[arg-type]
+        escalc_table("OR", tab, drop00="yes")  # type: ignore[arg-type]
     with pytest.raises(UserInputError, match=r"ri_assumed = 0\.5: only used by SMCC and SMCR"):
-        escalc("SMD", tab, ri_assumed=0.5)
+        escalc_table("SMD", tab, ri_assumed=0.5)
     pp = {"m1i": [1], "m2i": [0], "sd1i": [1], "sd2i": [1], "ni": [10]}
     with pytest.raises(UserInputError, match=r"ri_assumed = 1\.5: must be a number in \[-1, 1\]"):
-        escalc("SMCC", pp, ri_assumed=1.5)
+        escalc_table("SMCC", pp, ri_assumed=1.5)
 
 
 def test_bad_data_container_and_values() -> None:
     with pytest.raises(UserInputError, match="data must be a mapping"):
-        escalc("ZCOR", [[0.1, 20]])  # type: ignore[arg-type]
+        escalc_table("ZCOR", [[0.1, 20]])  # type: ignore[arg-type]
     with pytest.raises(UserInputError, match="column 'ri' must be numeric"):
-        escalc("ZCOR", pd.DataFrame({"ri": ["high"], "ni": [20]}))
+        escalc_table("ZCOR", pd.DataFrame({"ri": ["high"], "ni": [20]}))
     with pytest.raises(UserInputError, match=r"columns have different lengths \(ri: 2, ni: 1\)"):
-        escalc("ZCOR", {"ri": [0.1, 0.2], "ni": [20]})
+        escalc_table("ZCOR", {"ri": [0.1, 0.2], "ni": [20]})
     with pytest.raises(UserInputError, match="inputs have different lengths"):
         es_zcor([0.1, 0.2], [20, 30, 40])
 
@@ -542,6 +544,6 @@ def test_events_from_percent_bad_input() -> None:
 
 
 def test_no_asserts_for_user_input() -> None:
-    source = (effects.__file__ or "").replace(".pyc", ".py")
+    source = (stats.__file__ or "").replace(".pyc", ".py")
     with open(source, encoding="utf-8") as handle:
         assert "\n    assert " not in handle.read()

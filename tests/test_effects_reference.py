@@ -1,4 +1,4 @@
-"""synthesis.effects against R's metafor.
+"""synthesis.stats against R's metafor.
 
 Every case in ``tests/reference/escalc_reference.json`` was computed by metafor's
 ``escalc`` (or one of its back-transformations) in
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from synthesis.effects import (
-    escalc,
+from synthesis.stats import (
+    escalc_table,
     transf_exp,
     transf_ilogit,
     transf_ipft_hm,
@@ -137,7 +137,7 @@ def test_reference_source_block() -> None:
 def test_escalc_matches_metafor(name: str) -> None:
     case = CASES[name]
     data = {column: _array(values) for column, values in case["inputs"].items()}
-    out = escalc(case["measure"], data, **case["options"])
+    out = escalc_table(case["measure"], data, **case["options"])
     _close(out["yi"], case["yi"], f"{name}: yi ({case['call']})")
     _close(out["vi"], case["vi"], f"{name}: vi ({case['call']})")
     # a row metafor leaves NA is explained in es_method

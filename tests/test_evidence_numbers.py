@@ -186,3 +186,101 @@ def test_every_study_has_risk_of_bias_and_resolving_citation(base):
     for study in base.studies.values():
         assert study.risk_of_bias is not None, study.id
         assert study.citation in base.bibliography, study.id
+
+
+def test_mbcare2025_abstract_numbers(base):
+    # Charvin et al. 2025, BMC Psychol 13:523, doi 10.1186/s40359-025-02745-6, abstract
+    # (Results; PubMed 40390101): emotional exhaustion M-delta = -4.27, t = 1.95, p = .04;
+    # personal accomplishment M-delta = 2.73, z = 2.48, p = .007; 12 analysed of 17.
+    ee = _one(base, "mbcare2025", "emotional_exhaustion").data
+    assert (ee.mean_change.value, ee.statistic.value, ee.p.value) == (-4.27, 1.95, 0.04)
+    pa = _one(base, "mbcare2025", "personal_accomplishment", pooled=False).data
+    assert pa.mean_change.value == 2.73
+    assert (pa.statistic.kind, pa.statistic.value, pa.p.value) == ("z", 2.48, 0.007)
+    assert pa.n.value == 12
+
+
+def test_derived_sd_of_change_is_not_called_reported(base):
+    # MBCARE's SD of change is derived from t (4.27 x sqrt(12) / 1.95 = 7.59); the
+    # effect-size table must say so rather than "as reported".
+    from synthesis.extract import effect_rows
+
+    row = next(
+        r
+        for r in effect_rows(base, "q2_mindfulness_training", "emotional_exhaustion")
+        if r.study == "mbcare2025"
+    )
+    assert "as reported" not in row.es_method
+    assert "derived" in row.es_method
+    assert row.derived
+
+
+def test_razzaque2015_has_no_p_the_abstract_does_not_give(base):
+    # Razzaque, Okoro & Wood 2015, abstract (link.springer.com): subscales correlated
+    # "significantly" with alliance; no p value is printed, so none is recorded.
+    data = base.studies["razzaque2015"].outcomes[0].data
+    assert data.p is None
+
+
+def test_verweij2018_depersonalisation_null(base):
+    # Verweij et al. 2018, PMC5880763 abstract (Main Measures, Key Results): depersonalisation
+    # is a secondary outcome not among the significant ones; "no effects ... other measures".
+    dp = _one(base, "verweij2018", "depersonalisation_controlled", pooled=False).data
+    assert isinstance(dp, records.Narrative)
+    assert dp.direction == "no difference"
+    assert dp.significant is False
+
+
+def test_new_reviews_and_protocols_are_not_pooled(base):
+    # Reviews and protocols added for issue #13 are context records: no outcome data, so
+    # nothing they summarise is pooled a second time.
+    # Ong et al. 2024, Gen Psychiatr 37(3):e101115, abstract (PMC11086195): 27 RCTs, 2,506.
+    # Lomas et al. 2019, Mindfulness 10(7), abstract: 2,101 participants.
+    for sid in (
+        "kriakous2021",
+        "lomas2019",
+        "ong2024",
+        "kunzler2020",
+        "pgy2025",
+        "buus2017",
+        "buus2021",
+        "pavlovic2016",
+    ):
+        study = base.studies[sid]
+        assert study.design in ("systematic review", "narrative review", "protocol"), sid
+        assert not study.outcomes, sid
+    assert base.studies["ong2024"].population.n.value == 2506
+    assert base.studies["lomas2019"].population.n.value == 2101
+    assert base.studies["pavlovic2016"].status == "protocol"
+
+
+def test_west2014_and_amutio2015(base):
+    # West et al. 2014, JAMA Intern Med 174(4):527-533, via Kunzler et al. 2020 (Cochrane
+    # CD012527, PMC8121081), characteristics of West 2014: 74 randomised, 37 per arm.
+    west = base.studies["west2014"]
+    assert west.population.n.value == 74
+    assert west.design == "randomised controlled"
+    assert all(not o.pool for o in west.outcomes)
+    # West 2014 abstract (Ovid abstract page), Results: high depersonalisation fell 15.5%
+    # in the intervention arm vs a 0.8% rise in the control arm at 3 months (P = .004);
+    # 9.6% vs 1.5% decrease at 12 months (P = .02).
+    three, twelve = (o.data for o in west.outcomes)
+    assert (three.value.value, three.p.value) == (-15.5, 0.004)
+    assert (twelve.value.value, twelve.p.value) == (-9.6, 0.02)
+    # Amutio et al. 2015, J Contin Educ Health Prof 35(4):255-260, abstract (PubMed 26953856):
+    # 42 physicians; emotional exhaustion reduced after 8 weeks (no numbers).
+    ee = _one(base, "amutio2015", "emotional_exhaustion_controlled", pooled=False).data
+    assert base.studies["amutio2015"].population.n.value == 42
+    assert (ee.direction, ee.significant) == ("favours intervention", True)
+
+
+def test_register_cohorts_share_ids(base):
+    # Bergström et al. 2022, Early Interv Psychiatry 16(12):1368-1375 (jultika record):
+    # 780 OD vs 44,088 comparison, 2003-2008: the cohort of Bergström 2023 (out-of-home).
+    # Bergström et al. 2022, Community Ment Health J 58(5):887-894 (PMC9187564): 20 people
+    # from the original Western Lapland FEP cohort.
+    eip = base.studies["bergstrom2022eip"]
+    assert eip.population.n.value == 780 + 44088
+    assert eip.cohort == base.studies["bergstrom2023outofhome"].cohort
+    assert base.studies["bergstrom2022qual"].cohort == base.studies["bergstrom2018"].cohort
+    assert base.studies["bergstrom2022qual"].population.n.value == 20

@@ -17,7 +17,9 @@ from .conftest import MINI_STUDY
 
 def add_study(project: Path, sid: str, r: float, n: int, *, design: str = "cross-sectional",
               rob: str | None = None, indirect: str | None = None) -> None:  # fmt: skip
-    text = MINI_STUDY.replace("id: smith2020", f"id: {sid}").replace("r: 0.30", f"r: {r}")
+    text = MINI_STUDY.replace("id: smith2020", f"id: {sid}\ncohort: {sid}").replace(
+        "r: 0.30", f"r: {r}"
+    )
     text = text.replace("      n: 50", f"      n: {n}").replace(
         "design: cross-sectional", f"design: {design}"
     )
@@ -57,7 +59,9 @@ def test_observational_starts_low_and_precise_consistent_evidence_stays_low(proj
     assert [s.change for s in c.steps] == [0, 0, 0, 0, 0, 0]
     assert c.level == "low"
     assert statement(a, c) == (
-        "Higher clinician mindfulness may go with higher therapeutic alliance / relationship quality."
+        "Higher dispositional (trait) mindfulness of the clinician may go with higher "
+        "therapeutic alliance / relationship quality. The 95% interval runs from a small "
+        "positive association to a moderate positive association."
     )
 
 
@@ -68,7 +72,9 @@ def test_randomised_evidence_starts_high(project):
         add_study(project, f"s{i}", r, 300, design="randomised controlled", rob="low")
     a, c = certainty(project)
     assert c.start == "high" and c.level == "high"
-    assert statement(a, c).startswith("Higher clinician mindfulness goes with higher")
+    assert statement(a, c).startswith(
+        "Higher dispositional (trait) mindfulness of the clinician goes with higher"
+    )
 
 
 def test_risk_of_bias_rates_down(project):
@@ -95,7 +101,10 @@ def test_imprecision_single_small_study_is_two_levels(project):
     _, c = certainty(project)
     imp = step(c, "imprecision")
     assert imp.change == -2
-    assert "a single study" in imp.reason and "includes no effect" in imp.reason
+    # r = 0.1 (n = 50): the CI (about -0.18 to 0.37) runs from a small negative to a
+    # moderate positive association, beyond the 0.1 threshold both ways
+    assert "a single study" in imp.reason
+    assert "both an important benefit and an important harm" in imp.reason
     assert c.level == "very low"
 
 

@@ -368,6 +368,7 @@ def _study(
     return f"""\
 id: {sid}
 citation: smith2020mind
+cohort: {sid}
 design: {design}
 status: published
 population:

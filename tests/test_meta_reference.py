@@ -1,4 +1,4 @@
-"""synthesis.meta against metafor: every case in tests/reference/rma_reference.json.
+"""synthesis.stats.rma against metafor: every case in tests/reference/rma_reference.json.
 
 The JSON is written by tests/reference/rma_reference.R (metafor with
 ``control=list(threshold=1e-12, maxiter=1000, tol=1e-12)``); R is not needed here.
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from synthesis import meta
+from synthesis import stats
 from synthesis.warnings import DataQualityWarning
 from tests.tolerances import CLOSED_FORM, ITERATIVE
 
@@ -124,7 +124,7 @@ RMA_KEYS = (
 )
 
 
-def _check_rma(res: meta.MetaResult, out: dict[str, Any], method: str, prefix: str = "") -> None:
+def _check_rma(res: stats.MetaResult, out: dict[str, Any], method: str, prefix: str = "") -> None:
     tol = _tol(method)
     assert res.k == out["k"], f"{prefix}k"
     assert res.method == out["method"]
@@ -137,8 +137,8 @@ def _check_rma(res: meta.MetaResult, out: dict[str, Any], method: str, prefix: s
     _close(res.weights, out["weights"], tol, prefix + "weights")
 
 
-def _fit(inputs: dict[str, Any], **extra: Any) -> meta.MetaResult:
-    return meta.rma(
+def _fit(inputs: dict[str, Any], **extra: Any) -> stats.MetaResult:
+    return stats.rma(
         _num(inputs["yi"]),
         _num(inputs["vi"]),
         method=inputs["method"],
@@ -195,20 +195,20 @@ def run_case(case: dict[str, Any]) -> None:
         assert res.df == _df(out["df"])
         _close(res.weights, out["weights"], tol, "weights")
     elif kind == "leave1out":
-        frame = meta.leave1out(_fit(inp))
+        frame = stats.leave1out(_fit(inp))
         _check_frame(frame, out, method)
     elif kind == "cumul":
-        frame = meta.cumul(_fit(inp), order=_num(inp["order"]))
+        frame = stats.cumul(_fit(inp), order=_num(inp["order"]))
         _check_frame(frame, out, method)
     elif kind == "regtest":
-        rt = meta.regtest(_fit(inp))
+        rt = stats.regtest(_fit(inp))
         tol = _tol(method)
         for key in ("zval", "pval", "est", "ci_lb", "ci_ub"):
             _close(getattr(rt, key), out[key], tol, key)
         _close(rt.fit.tau2, out["tau2"], tol, "tau2")
         assert rt.df == _df(out["df"])
     elif kind == "trimfill":
-        tf = meta.trimfill(_fit(inp), side=inp["side"])
+        tf = stats.trimfill(_fit(inp), side=inp["side"])
         assert tf.k0 == out["k0"]
         assert tf.side == out["side"]
         tol = _tol(method)
@@ -217,7 +217,7 @@ def run_case(case: dict[str, Any]) -> None:
         assert tf.fill.tolist() == list(np.atleast_1d(out["fill"]))
         _check_rma(tf.fit, out, method, prefix="filled ")
     elif kind == "subgroup":
-        sg = meta.subgroup(
+        sg = stats.subgroup(
             _num(inp["yi"]),
             _num(inp["vi"]),
             list(inp["groups"]),

@@ -19,6 +19,11 @@ def _name(requirement: str) -> str:
     return re.split(r"[<>=!~\[ ]", requirement.strip(), maxsplit=1)[0].lower()
 
 
+#: Runtime dependencies that conda-forge lacks (or carries only in an unusable version), so
+#: environment.yml installs them from PyPI under `pip:` (its comments say why).
+PIP_ONLY = {"pymare", "bibtexparser"}
+
+
 def test_environment_yml_matches_pyproject():
     # conda cannot run here (no channel reachable), so the file is checked by parsing
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -26,11 +31,16 @@ def test_environment_yml_matches_pyproject():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     conda = {_name(d): d for d in env["dependencies"] if isinstance(d, str) and _name(d) != "pip"}
     conda.pop("python")
+    (pip_section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    assert "-e ." in pip_section, "conda users install the package itself from the checkout"
+    pip = {_name(d): d for d in pip_section if not d.startswith("-")}
+    assert set(pip) == PIP_ONLY, "only what conda-forge lacks goes under pip:"
+    assert not set(pip) & set(conda), "each dependency is listed once"
     interactive = {"jupyterlab"}  # the [lab] extra, for people who open notebooks
-    assert set(conda) - interactive == set(runtime)
+    assert (set(conda) - interactive) | set(pip) == set(runtime)
     for name, spec in runtime.items():
         # same lower bounds, written the same way
-        assert conda[name].replace(" ", "") == spec.replace(" ", ""), name
+        assert {**conda, **pip}[name].replace(" ", "") == spec.replace(" ", ""), name
 
 
 def test_pinned_lower_bounds_that_matter():

@@ -110,6 +110,8 @@ def test_build_writes_every_report(built: tuple[Path, BuildResult, list[str]]) -
         reports / "commissioner" / "02_beta.html",
         reports / "commissioner" / "01_alpha.pdf",
         reports / "commissioner" / "02_beta.pdf",
+        reports / "commissioner" / "01_alpha.docx",
+        reports / "commissioner" / "02_beta.docx",
         reports / "index.html",
         reports / "manifest.json",
     }
@@ -213,7 +215,12 @@ def test_manifest_records_provenance_and_hashes(
     for entry in manifest["notebooks"]:
         assert entry["status"] == "executed"
         assert re.fullmatch(r"[0-9a-f]{64}", entry["cache_key"])
-        assert set(entry["outputs"]) == {"academic_html", "commissioner_html", "commissioner_pdf"}
+        assert set(entry["outputs"]) == {
+            "academic_html",
+            "commissioner_html",
+            "commissioner_pdf",
+            "commissioner_docx",
+        }
         for item in entry["outputs"].values():
             assert item["sha256"] == report._sha256_file(reports / item["path"])
     assert manifest["index"]["sha256"] == report._sha256_file(reports / "index.html")

@@ -1,0 +1,123 @@
+"""The statistics of the toolkit, laid out like metafor: one concern per module.
+
+============================  ==========================================================
+module                        concern
+============================  ==========================================================
+:mod:`~.measures`             one function per effect-size measure (``es_*``)
+:mod:`~.escalc`               ``escalc``: effect sizes for a table of metafor's arguments
+:mod:`~.conversions`          SE from a CI or p, d ↔ r, events from percentages, ...
+:mod:`~.transforms`           back-transformations for reporting (``transf_*``)
+:mod:`~.control`              checks of method, test, level and ``control``
+:mod:`~.tau2`                 the τ² estimators, vectorised over analyses
+:mod:`~.fit`                  the one model fit (coefficients, tests, I², intervals)
+:mod:`~.rma`                  ``rma``: user input → fit → result
+:mod:`~.results`              result types and their printed, HTML and table forms
+:mod:`~.influence`            ``leave1out``, ``cumul``, ``influence``
+:mod:`~.subgroup`             subgroup analyses and the test for subgroup differences
+:mod:`~.bias`                 ``regtest`` and ``trimfill``
+:mod:`~.many`                 many analyses at once (arrays, pandas, Dask)
+============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from synthesis.stats.bias import regtest, trimfill
+from synthesis.stats.control import DEFAULT_CONTROL
+from synthesis.stats.conversions import (
+    d_to_r,
+    events_from_percent,
+    r_from_r2,
+    r_to_d,
+    sd_from_ci,
+    se_from_ci,
+    se_from_p,
+    var_d,
+    var_from_ci,
+)
+from synthesis.stats.escalc import escalc, escalc_table
+from synthesis.stats.influence import cumul, leave1out
+from synthesis.stats.many import COLUMNS, fit_arrays, fit_many
+from synthesis.stats.measures import (
+    es_cor,
+    es_md,
+    es_or,
+    es_pft,
+    es_plo,
+    es_pr,
+    es_rd,
+    es_rr,
+    es_smcc,
+    es_smcr,
+    es_smd,
+    es_zcor,
+)
+from synthesis.stats.results import (
+    Coefficient,
+    MetaResult,
+    RegtestResult,
+    SubgroupResult,
+    TransformedResult,
+    TrimfillResult,
+)
+from synthesis.stats.rma import rma
+from synthesis.stats.subgroup import subgroup
+from synthesis.stats.transforms import (
+    backtransform,
+    transf_exp,
+    transf_ilogit,
+    transf_ipft_hm,
+    transf_ztor,
+)
+from synthesis.vocabulary import MEASURES, METHODS, NULL_VALUES, PROPORTION_MEASURES, TESTS
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_CONTROL",
+    "MEASURES",
+    "METHODS",
+    "NULL_VALUES",
+    "PROPORTION_MEASURES",
+    "TESTS",
+    "Coefficient",
+    "MetaResult",
+    "RegtestResult",
+    "SubgroupResult",
+    "TransformedResult",
+    "TrimfillResult",
+    "backtransform",
+    "cumul",
+    "d_to_r",
+    "es_cor",
+    "es_md",
+    "es_or",
+    "es_pft",
+    "es_plo",
+    "es_pr",
+    "es_rd",
+    "es_rr",
+    "es_smcc",
+    "es_smcr",
+    "es_smd",
+    "es_zcor",
+    "escalc",
+    "escalc_table",
+    "events_from_percent",
+    "fit_arrays",
+    "fit_many",
+    "leave1out",
+    "r_from_r2",
+    "r_to_d",
+    "regtest",
+    "rma",
+    "sd_from_ci",
+    "se_from_ci",
+    "se_from_p",
+    "subgroup",
+    "transf_exp",
+    "transf_ilogit",
+    "transf_ipft_hm",
+    "transf_ztor",
+    "trimfill",
+    "var_d",
+    "var_from_ci",
+]

@@ -1,0 +1,483 @@
+"""Result types of the fits, with metafor's printed layout, HTML and tables.
+
+Every result has ``__str__`` laid out as metafor prints it, ``_repr_html_`` for
+notebooks, ``to_frame()`` (a :class:`pandas.DataFrame`) and ``to_dict()`` where a
+JSON form is useful. No fitting or checking happens here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from synthesis import vocabulary
+from synthesis.errors import UserInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_Array = np.ndarray
+
+
+def readonly(a: _Array) -> _Array:
+    """A read-only float copy of ``a``."""
+    a = np.array(a, dtype=float, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float | np.floating):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, tuple | list):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Mapping):
+        return {str(key): _jsonable(val) for key, val in x.items()}
+    return x
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NA"
+    if math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    return f"{x:.{digits}f}"
+
+
+def _fmt_p(p: float) -> str:
+    if math.isnan(p):
+        return "NA"
+    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _stars(p: float) -> str:
+    if math.isnan(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "." if p < 0.1 else ""
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """One row of the coefficient table (``zval`` is the t statistic under knha)."""
+
+    name: str
+    estimate: float
+    se: float
+    zval: float
+    pval: float
+    ci_lb: float
+    ci_ub: float
+
+
+@dataclass(frozen=True)
+class TransformedResult:
+    """Estimate and intervals mapped to another scale (bounds sorted, as metafor)."""
+
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    pi_lb: float
+    pi_ub: float
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if dataclasses.is_dataclass(a) and type(a) is type(b):
+        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a) if f.compare)
+    return bool(a == b)
+
+
+@dataclass(frozen=True, eq=False)
+class MetaResult:
+    """A fitted ``rma``-type model, shaped like metafor's ``rma.uni`` object.
+
+    For a meta-regression (``mods`` given), ``estimate``/``se``/``zval``/``pval``/
+    ``ci_*`` describe the intercept; all coefficients are in ``coefficients``, and
+    ``pi_lb``/``pi_ub`` are NaN (no prediction at a covariate value is implied).
+
+    Attributes
+    ----------
+    k, k_excluded, excluded
+        Studies used; studies dropped for missing values and, for each, its slab
+        (or row index when no slab was given) and the reason.
+    index
+        Row positions (in the input) of the studies used.
+    method, test, level
+        τ² estimator, ``"z"`` or ``"knha"``, confidence level in percent.
+    estimate, se, zval, pval, ci_lb, ci_ub
+        The (intercept) coefficient. Under ``test="knha"`` ``se`` is the
+        Knapp-Hartung standard error, ``zval`` the t statistic and ``df = k − p``.
+    pi_lb, pi_ub
+        Prediction interval as metafor's ``predict.rma``: ``b ± crit √(se² + τ²)``
+        with ``crit`` the normal (z) or t(k − p) (knha) quantile. NaN for the EE
+        model (metafor reports none) and for meta-regressions.
+    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub
+        τ², its standard error (metafor's formula per method; NaN for EE and k = 1)
+        and the Q-profile CI (NaN for EE and k = 1, where metafor's ``confint``
+        refuses).
+    I2, H2, QE, QEp
+        Heterogeneity statistics (see :func:`heterogeneity_indices`,
+        :func:`q_statistic`).
+    df
+        ``k − p`` under knha, None under z (metafor's ``ddf``).
+    converged, iterations
+        Fisher scoring status (always True/0 for non-iterative estimators).
+    weights
+        Percentage weights ``100 wᵢ/Σw`` with ``wᵢ = 1/(vᵢ + τ²)``, as ``weights()``.
+    yi, vi, slab, measure
+        The data analysed (after exclusions) and the effect-size measure code.
+    notes
+        Human-readable remarks (k = 1, non-convergence, search limits, …).
+    coefficients, QM, QMdf, QMp
+        Coefficient table and the omnibus test of the moderators (of the intercept
+        for an intercept-only model): χ²(m) under z, F(m, k − p) under knha
+        (``QMdf = (m, None)`` under z).
+    p, control
+        Number of coefficients; the control settings used.
+    """
+
+    k: int
+    k_excluded: int
+    excluded: tuple[tuple[int | str, str], ...]
+    method: str
+    test: str
+    level: float
+    estimate: float
+    se: float
+    zval: float
+    pval: float
+    ci_lb: float
+    ci_ub: float
+    pi_lb: float
+    pi_ub: float
+    tau2: float
+    se_tau2: float
+    tau2_ci_lb: float
+    tau2_ci_ub: float
+    I2: float
+    H2: float
+    QE: float
+    QEp: float
+    df: int | None
+    converged: bool
+    iterations: int
+    weights: _Array = field(compare=False, repr=False)
+    yi: _Array = field(compare=False, repr=False)
+    vi: _Array = field(compare=False, repr=False)
+    slab: tuple[str, ...] = field(repr=False)
+    measure: str | None
+    notes: tuple[str, ...]
+    coefficients: tuple[Coefficient, ...] = field(repr=False)
+    QM: float
+    QMdf: tuple[int, int | None]
+    QMp: float
+    p: int
+    index: tuple[int, ...] = field(repr=False)
+    control: Mapping[str, Any] = field(compare=False, repr=False)
+    vb: _Array = field(compare=False, repr=False, default_factory=lambda: np.zeros((1, 1)))
+    X: _Array | None = field(compare=False, repr=False, default=None)
+    tau2_ci_truncated: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        """Field-wise equality in which NaN equals NaN (the same on every Python version)."""
+        if not isinstance(other, MetaResult):
+            return NotImplemented
+        return all(
+            _same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self) if f.compare
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------ export --
+    _SUMMARY_KEYS: ClassVar[tuple[str, ...]] = vocabulary.SUMMARY_FIELDS
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row summary :class:`pandas.DataFrame` (no rounding)."""
+        import pandas as pd
+
+        return pd.DataFrame([{key: getattr(self, key) for key in self._SUMMARY_KEYS}])
+
+    def coef_table(self) -> pd.DataFrame:
+        """The coefficient table (``estimate, se, zval, pval, ci_lb, ci_ub``) by name."""
+        import pandas as pd
+
+        rows = [
+            {
+                "estimate": c.estimate,
+                "se": c.se,
+                "zval": c.zval,
+                "pval": c.pval,
+                "ci_lb": c.ci_lb,
+                "ci_ub": c.ci_ub,
+            }
+            for c in self.coefficients
+        ]
+        return pd.DataFrame(rows, index=[c.name for c in self.coefficients])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: non-finite numbers become None, arrays become lists."""
+        out: dict[str, Any] = {key: getattr(self, key) for key in self._SUMMARY_KEYS}
+        out.update(
+            excluded=[list(e) for e in self.excluded],
+            weights=self.weights,
+            yi=self.yi,
+            vi=self.vi,
+            slab=list(self.slab),
+            notes=list(self.notes),
+            QMdf=list(self.QMdf),
+            coefficients=[
+                {
+                    "name": c.name,
+                    "estimate": c.estimate,
+                    "se": c.se,
+                    "zval": c.zval,
+                    "pval": c.pval,
+                    "ci_lb": c.ci_lb,
+                    "ci_ub": c.ci_ub,
+                }
+                for c in self.coefficients
+            ],
+        )
+        return _jsonable(out)
+
+    def transformed(self, transf: Callable[[float], float]) -> TransformedResult:
+        """Estimate, CI and PI on another scale, e.g. ``math.exp`` for log ratios.
+
+        ``transf`` is applied to each number; each pair of bounds is then sorted,
+        as metafor's ``predict(..., transf=)`` does, so decreasing transformations
+        work too. The standard error has no meaning on the new scale and is
+        not returned.
+        """
+        if not callable(transf):
+            raise UserInputError(f"transf={transf!r} must be a callable taking a float.")
+
+        def f(x: float) -> float:
+            return float(transf(x)) if not math.isnan(x) else math.nan
+
+        ci = sorted((f(self.ci_lb), f(self.ci_ub)))
+        pi = (math.nan, math.nan)
+        if not (math.isnan(self.pi_lb) or math.isnan(self.pi_ub)):
+            pi = tuple(sorted((f(self.pi_lb), f(self.pi_ub))))  # type: ignore[assignment]
+        return TransformedResult(f(self.estimate), ci[0], ci[1], pi[0], pi[1])
+
+    backtransform = transformed
+
+    # ------------------------------------------------------------------ display --
+    def __str__(self) -> str:
+        lines: list[str] = []
+        mr = self.p > 1
+        if self.method == "EE":
+            kind = "Equal-Effects Model" if not mr else "Equal-Effects with Moderators Model"
+            lines.append(f"{kind} (k = {self.k})")
+        else:
+            kind = "Random-Effects Model" if not mr else "Mixed-Effects Model"
+            lines.append(f"{kind} (k = {self.k}; tau^2 estimator: {self.method})")
+        lines.append("")
+        res = "residual " if mr else ""
+        var_label = "unaccounted" if mr else "total"
+        if self.method != "EE":
+            lines.append(
+                f"tau^2 (estimated amount of {res or 'total '}heterogeneity): "
+                f"{_fmt(self.tau2)} (SE = {_fmt(self.se_tau2)})"
+            )
+            lines.append(
+                f"tau (square root of estimated tau^2 value): {_fmt(math.sqrt(self.tau2))}"
+            )
+        lines.append(
+            f"I^2 ({res or 'total '}heterogeneity / {var_label} variability): {_fmt(self.I2, 2)}%"
+        )
+        lines.append(f"H^2 ({var_label} variability / sampling variability): {_fmt(self.H2, 2)}")
+        lines.append("")
+        lines.append(f"Test for {'Residual ' if mr else ''}Heterogeneity:")
+        qname = "QE" if mr else "Q"
+        lines.append(f"{qname}(df = {self.k - self.p}) = {_fmt(self.QE)}, p-val {_p_eq(self.QEp)}")
+        if mr:
+            lines.append("")
+            if self.test == "knha":
+                lines.append(
+                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = {_fmt(self.QM)}, "
+                    f"p-val {_p_eq(self.QMp)}"
+                )
+            else:
+                lines.append(
+                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"QM(df = {self.QMdf[0]}) = {_fmt(self.QM)}, p-val {_p_eq(self.QMp)}"
+                )
+        lines.append("")
+        lines.append("Model Results:")
+        lines.append("")
+        stat = "tval" if self.test == "knha" else "zval"
+        header = ["", "estimate", "se", stat] + (["df"] if self.test == "knha" else [])
+        header += ["pval", "ci.lb", "ci.ub", ""]
+        rows = [header]
+        for c in self.coefficients:
+            row = [c.name, _fmt(c.estimate), _fmt(c.se), _fmt(c.zval)]
+            if self.test == "knha":
+                row.append(str(self.df))
+            row += [_fmt_p(c.pval), _fmt(c.ci_lb), _fmt(c.ci_ub), _stars(c.pval)]
+            rows.append(row)
+        if not mr:
+            rows = [r[1:] for r in rows]
+        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+        for r in rows:
+            lines.append("  ".join(s.rjust(wd) for s, wd in zip(r, widths, strict=True)).rstrip())
+        lines.append("")
+        lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+        if not mr and not math.isnan(self.pi_lb):
+            lines.append("")
+            lines.append(
+                f"{self.level:g}% prediction interval: [{_fmt(self.pi_lb)}, {_fmt(self.pi_ub)}]"
+            )
+        if self.k_excluded:
+            lines.append(
+                f"\n{self.k_excluded} stud{'y' if self.k_excluded == 1 else 'ies'} "
+                "excluded for missing values."
+            )
+        for note in self.notes:
+            lines.append(f"Note: {note}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        stat = "tval" if self.test == "knha" else "zval"
+        head = "".join(
+            f"<th>{h}</th>" for h in ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub")
+        )
+        body = "".join(
+            "<tr>"
+            + f"<th>{html.escape(c.name)}</th>"
+            + "".join(
+                f"<td>{v}</td>"
+                for v in (
+                    _fmt(c.estimate),
+                    _fmt(c.se),
+                    _fmt(c.zval),
+                    _fmt_p(c.pval),
+                    _fmt(c.ci_lb),
+                    _fmt(c.ci_ub),
+                )
+            )
+            + "</tr>"
+            for c in self.coefficients
+        )
+        het = (
+            f"k = {self.k}; method = {html.escape(self.method)}; test = {self.test}; "
+            f"τ² = {_fmt(self.tau2)}; I² = {_fmt(self.I2, 2)}%; H² = {_fmt(self.H2, 2)}; "
+            f"Q({self.k - self.p}) = {_fmt(self.QE)}, p {_p_eq(self.QEp)}"
+        )
+        pi = (
+            ""
+            if math.isnan(self.pi_lb)
+            else f"<p>{self.level:g}% PI: [{_fmt(self.pi_lb)}, {_fmt(self.pi_ub)}]</p>"
+        )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (
+            f"<div><p>{html.escape(het)}</p><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>{pi}" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
+        )
+
+
+def _p_eq(p: float) -> str:
+    return "< .0001" if p < 1e-4 else f"= {_fmt(p)}"
+
+
+@dataclass(frozen=True)
+class RegtestResult:
+    """Egger-type regression test for funnel-plot asymmetry.
+
+    ``zval`` is the test statistic of the ``sei`` coefficient (t under knha), ``df``
+    its degrees of freedom (None under z, as metafor), and ``est``/``ci_lb``/``ci_ub``
+    the limit estimate (the intercept: the expected effect as ``sei → 0``).
+    """
+
+    zval: float
+    pval: float
+    df: int | None
+    est: float
+    ci_lb: float
+    ci_ub: float
+    fit: MetaResult = field(repr=False)
+    model: str = "rma"
+    predictor: str = "sei"
+
+
+@dataclass(frozen=True)
+class TrimfillResult:
+    """Trim-and-fill result: ``k0`` imputed studies on ``side`` and the filled fit.
+
+    ``yi``/``vi``/``slab`` hold the observed studies followed by the ``k0`` imputed
+    ones; ``fill`` marks the imputed rows (``True``). ``se_k0`` is the standard
+    error of the L0 estimator.
+    """
+
+    k0: int
+    se_k0: float
+    side: str
+    fit: MetaResult
+    original: MetaResult = field(repr=False)
+    yi: _Array = field(compare=False, repr=False)
+    vi: _Array = field(compare=False, repr=False)
+    fill: _Array = field(compare=False, repr=False)
+    slab: tuple[str, ...] = field(repr=False)
+    iterations: int = 0
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Subgroup analysis with the test for subgroup differences computed two ways.
+
+    Attributes
+    ----------
+    groups
+        Group labels in sorted order (the factor levels; the first is the reference
+        of the meta-regression).
+    fits
+        Read-only mapping label → :class:`MetaResult` of the separate per-group fits
+        (each with its own τ²).
+    between
+        Equal-effects fit to the subgroup estimates with their standard errors; its
+        ``QE`` is the test for subgroup differences (way a).
+    Qb, Qb_df, Qb_p
+        That test: Q-between, ``df = G − 1`` and its χ² p-value.
+    mixed
+        Mixed-effects meta-regression with the group as a factor and a common τ²
+        (way b); ``QM, QMdf, QMp`` are its omnibus test of the group dummies (F under
+        knha).
+    """
+
+    groups: tuple[str, ...]
+    fits: Mapping[str, MetaResult] = field(compare=False)
+    between: MetaResult
+    Qb: float
+    Qb_df: int
+    Qb_p: float
+    mixed: MetaResult
+    QM: float
+    QMdf: tuple[int, int | None]
+    QMp: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per subgroup (``k, estimate, se, ci_lb, ci_ub, tau2, I2, QE, QEp``)."""
+        import pandas as pd
+
+        cols = ("k", "estimate", "se", "zval", "pval", "ci_lb", "ci_ub", "tau2", "I2", "QE", "QEp")
+        return pd.DataFrame(
+            [{c: getattr(self.fits[g], c) for c in cols} for g in self.groups],
+            index=pd.Index(self.groups, name="group"),
+        )
