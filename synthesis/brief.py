@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from synthesis.effects import PROPORTION_MEASURES
+from synthesis.vocabulary import PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
+    from synthesis.evidence import EvidenceBase
     from synthesis.grade import Certainty
-    from synthesis.validate import EvidenceBase
 
 __all__ = [
     "CERTAINTY_DEFINITIONS",
@@ -193,6 +193,14 @@ def _absolute(a: OutcomeAnalysis) -> str:
         return ""
     est, lo, hi, _ = eff
     m = a.measure
+    from synthesis.plain import verdict
+
+    if not verdict(lo, hi, a.outcome).informative:  # no single number to headline
+        if m in PROPORTION_MEASURES:
+            return (
+                f"no single number: the interval runs from {100 * lo:.0f} to {100 * hi:.0f} per 100"
+            )
+        return f"no single number: the interval runs from {_num(lo)} to {_num(hi)}"
     if m in PROPORTION_MEASURES:
         return f"{100 * est:.0f} per 100 people ({100 * lo:.0f} to {100 * hi:.0f})"
     if m in ("ZCOR", "COR"):
@@ -261,7 +269,7 @@ def sof_rows(
         if eff is not None and c.level == "very low":
             comments = ["Very uncertain."]
         elif eff is not None:
-            comments = [statement(a, c)]
+            comments = [re.split(r"(?<=\.) ", statement(a, c))[0]]  # interval: in the table
         elif c.studies:
             comments = ["Direction of the result only."]
         elif any(r.status == "awaiting results" for r in a.rows):
@@ -303,9 +311,10 @@ def _certainty_html(level: str, *, word: bool = False) -> str:
 
 #: Phrases of GRADE reasons rewritten for commissioners (statistical shorthand out).
 _PLAIN_PHRASES = (
-    ("rated down one level", "down one level"),
-    ("rated down two levels", "down two levels"),
-    ("rated up one level", "up one level"),
+    ("rated down one level", "−1 level"),
+    ("rated down two levels", "−2 levels"),
+    ("rated up one level", "+1 level"),
+    ("rated up two levels", "+2 levels"),
     (
         " of the evidence (by weight) from studies at serious or high risk of bias",
         " of the weight from studies at high risk of bias",
@@ -326,6 +335,9 @@ def plain_reason(reason: str, base: EvidenceBase) -> str:
     reason = reason.replace(
         "the confidence interval includes no effect", "the interval includes no effect"
     )
+    # the interval itself is in the table: without it, rows share the footnote
+    reason = re.sub(r" \(-?[\d.]+%? to -?[\d.]+%?\)", "", reason)
+    reason = re.sub(r"^(Risk of bias: [^:]+: )\d+% of the weight", r"\1most of the weight", reason)
     for sid, study in base.studies.items():
         if sid in reason:
             reason = re.sub(rf"\b{re.escape(sid)}\b", study.label or sid, reason)
@@ -357,11 +369,18 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
 
     def marks(c: Certainty) -> str:
         letters = []
-        for reason in c.reasons():
-            reason = plain_reason(reason, base)
-            if reason not in notes:
-                notes[reason] = _letters(len(notes))
-            letters.append(notes[reason])
+        for full in c.reasons():
+            reason, _, thresholds = plain_reason(full, base).partition("; thresholds: ")
+            domain, _, why = reason.partition(": ")  # "Imprecision: −2 levels: a; b"
+            _, _, why = why.partition(": ") if re.match(r"[−+]\d level", why) else ("", "", why)
+            pieces = why.split("; ") if domain == "Imprecision" else [why]
+            parts = [f"{domain}: {x}" for x in pieces if x]
+            thresholds = re.sub(r" \([^()]*\)$", "", thresholds)  # its aside: in the plan
+            parts += [f"Thresholds used: {thresholds}"] if thresholds else []
+            for part in parts:  # the thresholds' source is one footnote shared by all rows
+                if part not in notes:
+                    notes[part] = _letters(len(notes))
+                letters.append(notes[part])
         if not letters:
             return ""
         links = ",".join(f'<a href="#sof-{_E(q.id)}-{x}">{x}</a>' for x in letters)
@@ -398,14 +417,14 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
                 f"<td>{_E(r.comments)}</td></tr>"
             )
     level = analyses[0].settings.level
-    caption = f"Summary of findings: {_E(q.short_title)}"
+    caption = _E(q.short_title)
     table = (
         f'<div class="table-wrap"><table class="sof"><caption>{caption}</caption><thead><tr>'
         '<th scope="col">Outcome</th>'
         f'<th scope="col">Relative effect ({level:g}% CI)</th>'
         f'<th scope="col">Absolute effect ({level:g}% CI)</th>'
         '<th scope="col">Participants (studies)</th>'
-        '<th scope="col">Certainty of the evidence (GRADE)</th>'
+        '<th scope="col">Certainty (GRADE)</th>'
         '<th scope="col">Comments</th></tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
@@ -417,9 +436,10 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
             cert = _certainty_html(c.level) if c.level != "no evidence" else "no evidence"
             items.append(f"<li>{_E(_short_name(r.analysis))}: {cert}</li>")
         other = (
-            '<p class="other-outcomes-title"><strong>Other outcomes</strong> (reasons in '
-            "the detail below)</p>"
-            f'<ul class="other-outcomes">{"".join(items)}</ul>'
+            f'<p class="other-outcomes">{len(others)} more outcome{"s" if len(others) > 1 else ""}'
+            " (certainty and reasons in the detail below): "
+            + "; ".join(f"{_E(_topic(r.analysis))}" for r in others)
+            + ".</p>"
         )
     foot = "".join(
         f'<li id="sof-{_E(q.id)}-{letter}"><span class="fn-letter">{letter}</span> '
@@ -438,8 +458,8 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
         )
     return (
         f'<div class="sof-block">{table}{other}'
-        '<p class="sof-notes-title"><strong>Why the certainty is what it is'
-        "</strong></p>"
+        '<p class="sof-notes-title"><strong>Why the certainty is what it is</strong> (each '
+        "lowers it one or two levels)</p>"
         f"{footnotes}"
         '<p class="grade-levels-title"><strong>GRADE certainty levels</strong></p>'
         f'<ul class="grade-levels">{levels}</ul></div>'
@@ -474,7 +494,7 @@ def _topic(a: OutcomeAnalysis) -> str:
 def _finding(r: SofRow) -> str:
     """'Training versus control: the intervention may reduce burnout (1 study, 68 people).'"""
     comparison = _comparison(r.analysis)
-    text = r.statement.rstrip(".")
+    text = re.split(r"(?<=\.) ", r.statement)[0].rstrip(".")  # the interval is in the table
     if comparison:
         text = f"{comparison}: {_lower_first(text)}"
     c = r.certainty
@@ -739,7 +759,7 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
     return list(items)
 
 
-def short_gaps(base: EvidenceBase, question: str, limit: int = 3) -> tuple[list[str], int]:
+def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:
     """The main data still needed, one line per study (deduplicated), and how many more."""
     from synthesis.evidence_map import data_still_needed
 
@@ -809,7 +829,8 @@ def glossary_html() -> str:
 
 
 class _Text(HTMLParser):
-    """Collect visible text, with the glossary and the brief marked."""
+    """Collect visible text, marking what lies in the glossary or the provenance footer
+    (file names and hashes that document the build, not words of the brief)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -825,7 +846,7 @@ class _Text(HTMLParser):
             return
         self._depth += 1
         cls = dict(attrs).get("class") or ""
-        if self._glossary_depth is None and "glossary" in cls.split():
+        if self._glossary_depth is None and {"glossary", "provenance"} & set(cls.split()):
             self._glossary_depth = self._depth
 
     def handle_endtag(self, tag: str) -> None:

@@ -29,7 +29,7 @@ QUESTION_PAGES = (
 )
 ALL_PAGES = ("00_evidence_base", *QUESTION_PAGES)
 #: The heading where the detail starts: the brief is everything above it.
-DETAIL = "Results for each outcome in detail"
+DETAIL = "In detail"
 #: nbconvert's alt text for an image without one.
 DEFAULT_ALT = "No description has been provided for this image"
 
