@@ -19,6 +19,7 @@ import html
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import date
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
@@ -628,12 +629,19 @@ def _date(d: Any) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def up_to_date(analyses: list[OutcomeAnalysis]) -> str:
-    """'Evidence last searched or updated on 27 November 2026' from the question file."""
+def last_searched(analyses: list[OutcomeAnalysis]) -> date | None:
+    """The date of the question's latest search (its ``search.searches``), or None."""
     s = analyses[0].question.search
-    if s is None:
+    dates = [date.fromisoformat(x.date) for x in s.searches] if s is not None else []
+    return max(dates) if dates else None
+
+
+def up_to_date(analyses: list[OutcomeAnalysis]) -> str:
+    """'Evidence last searched on 1 December 2026' from the question file's searches."""
+    when = last_searched(analyses)
+    if when is None:
         return "The question file does not say when the evidence was last searched."
-    return f"Evidence last searched or updated on {_date(s.last_updated)}."
+    return f"Evidence last searched on {_date(when)}."
 
 
 def brief_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
@@ -777,15 +785,35 @@ def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[
     return lines[:limit], max(len(lines) - limit, 0)
 
 
+def how_found(search: Any) -> str:
+    """One sentence from the question's search record: the seed list and the searches."""
+    parts = []
+    if search.seed is not None:
+        resolved = sum(1 for r in search.seed.references if r.record)
+        parts.append(
+            f"the reference list of one article ({resolved} of {len(search.seed.references)} "
+            "references traced to studies)"
+        )
+    if search.searches:
+        n = len(search.searches)
+        parts.append(
+            f"{n} targeted search{'es' if n > 1 else ''} of public web pages and registers"
+        )
+    if not parts:
+        return "The question file does not say how the studies were found."
+    return (
+        f"From {' and '.join(parts)}. Not a systematic search of bibliographic databases, so "
+        "studies may have been missed."
+    )
+
+
 def about_evidence_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
     """How the studies were found, what appraisal rests on, key assumptions, main gaps."""
     q = analyses[0].question
     parts = []
     s = q.search
     if s is not None:
-        found = render_citations(s.method, base)
-        if s.limitations:
-            found += " " + s.limitations[0]
+        found = how_found(s)
         parts.append(f"<h3>How the studies were found</h3><p>{_E(found)}</p>")
     counts, none = appraisal_basis(base, q.id)
     total = sum(counts.values())

@@ -27,6 +27,7 @@ class EvidenceBase:
     bibliography: Bibliography | None = None
     files: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
+    excluded: list[records.ExcludedReport] = field(default_factory=list)
 
     def outcomes(
         self, question: str | None = None

@@ -609,3 +609,91 @@ def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
         "public data. Each part of a claim is checked against the study records; parts marked "
         "“context” are shown but do not change the verdict.</p>" + "".join(parts)
     )
+
+
+def search_methods(base: EvidenceBase) -> Any:
+    """How the studies of each question were found: the seed's references, then each
+    search with its date (and where the date comes from), where it ran, its aim and terms."""
+    parts = []
+    for _, q in sorted(base.questions.items()):
+        search = q.search
+        if search is None:
+            parts.append(f"<h4>{_E(q.short_title)}</h4><p>No search recorded.</p>")
+            continue
+        rows = []
+        if search.seed is not None:
+            refs = []
+            for r in search.seed.references:
+                found = base.studies[r.record].label or r.record if r.record else "not identified"
+                note = f" ({r.note})" if r.note else ""
+                refs.append(_E(f"{r.ref} {found}{note}"))
+            n_found = len([r for r in search.seed.references if r.record])
+            rows.append(
+                f"<tr><td>seed</td><td colspan=2>{_E(search.seed.source)}</td>"
+                f"<td>{'; '.join(refs)}</td><td>{n_found}</td></tr>"
+            )
+        for s in search.searches:
+            terms = _E("; ".join(s.terms)) if s.terms else f"<em>{_E(s.terms_note or '')}</em>"
+            rows.append(
+                f"<tr><td>{_E(s.id)}</td><td>{_E(s.date)}<br><small>{_E(s.date_basis)}</small>"
+                f"</td><td>{_E(s.where)}</td><td>{_E(s.aim)}<br><small>Terms: {terms}</small>"
+                f"</td><td>{len(s.records)}</td></tr>"
+            )
+        parts.append(
+            f"<h4>{_E(q.short_title)}</h4><table class='searches'><thead><tr><th>Source</th>"
+            "<th>Date</th><th>Where</th><th>What it looked for</th><th>Records found</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    return _html("".join(parts))
+
+
+def flow(base: EvidenceBase) -> Any:
+    """The PRISMA 2020 flow diagram of all questions, and the counts per question."""
+    from synthesis.flow import prisma_flow
+    from synthesis.flow_plot import flow_diagram
+
+    overall = prisma_flow(base)
+    rows = []
+    for qid in sorted(base.questions):
+        f = prisma_flow(base, qid)
+        rows.append(
+            f"<tr><td>{_E(base.questions[qid].short_title)}</td><td>{f.identified_total}</td>"
+            f"<td>{f.screened}</td><td>{sum(f.excluded_screening.values())}</td>"
+            f"<td>{sum(f.not_retrieved.values())}</td>"
+            f"<td>{sum(f.excluded_eligibility.values())}</td><td>{f.included}</td>"
+            f"<td>{f.studies}</td><td>{f.with_outcome}</td><td>{f.usable}</td>"
+            f"<td>{f.pooled}</td></tr>"
+        )
+    table = (
+        "<table class='flow-counts'><thead><tr><th>Question</th><th>Identified</th>"
+        "<th>Screened</th><th>Excluded at screening</th><th>Not retrieved</th>"
+        "<th>Excluded at eligibility</th><th>Included reports</th><th>Studies</th>"
+        "<th>With an outcome</th><th>With usable numbers</th><th>Pooled</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    diagram = flow_diagram(overall)
+    return _html(
+        f'<figure class="figure">{diagram.svg()}<figcaption>{_E(diagram.title)}. '
+        f"{_E(overall.text())}</figcaption></figure>{table}"
+        "<p>A report can serve more than one question, so the per-question rows add up to "
+        "more than the diagram, where each report counts once.</p>"
+    )
+
+
+def excluded_table(base: EvidenceBase) -> pd.DataFrame:
+    """Every candidate found and not included: question, stage, reason, where it was seen."""
+    import pandas as pd
+
+    rows = [
+        {
+            "question": e.question,
+            "candidate": e.citation,
+            "found by": e.found_by,
+            "stage": e.stage,
+            "reason": e.reason,
+            "seen at": (e.seen_at.url or f"https://doi.org/{e.seen_at.doi}") if e.seen_at else "",
+        }
+        for e in base.excluded
+    ]
+    return pd.DataFrame(rows, columns=["question", "candidate", "found by", "stage", "reason",
+                                       "seen at"])  # fmt: skip

@@ -23,7 +23,6 @@ with its file, line and field path.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -570,17 +569,6 @@ class TypicalSd(_Model):
     )
 
 
-class Search(_Model):
-    """How the studies of a question were found, and when the evidence was last updated."""
-
-    method: str = Field(
-        ..., min_length=10, description="how the studies were found, in plain words"
-    )
-    systematic: bool = Field(..., description="true only for a systematic search of databases")
-    last_updated: date = Field(..., description="when the evidence was last searched or updated")
-    limitations: list[str] = Field(default_factory=list)
-
-
 #: Measures of a single-group proportion (thresholds are bands of the 0-1 scale).
 PROPORTION_CODES = ("PLO", "PR", "PFT")
 
@@ -710,6 +698,78 @@ class GradeOverride(_Model):
     reason: str = Field(..., min_length=10, description="why the automatic rule is overridden")
 
 
+class SeedReference(_Model):
+    """One entry of the seed article's reference list and the record it resolved to."""
+
+    ref: str = Field(..., min_length=1, description="the reference as numbered, e.g. '[3]'")
+    record: str | None = Field(None, description="study record id it resolved to")
+    note: str | None = Field(None, description="how it was resolved, or why it was not")
+
+
+class SeedList(_Model):
+    """Stage one of the search: the reference list of the article that started the review."""
+
+    source: str = Field(..., min_length=3, description="the article, e.g. 'seed article'")
+    references: list[SeedReference] = Field(..., min_length=1)
+
+
+class Search(_Model):
+    """One search: when, where, with which terms, and which records it found."""
+
+    id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    date: str = Field(
+        ..., pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date (YYYY-MM-DD) of the search"
+    )
+    date_basis: str = Field(
+        ..., min_length=10, description="where the date comes from (e.g. a commit date)"
+    )
+    where: str = Field(..., min_length=3, description="databases, registers or sites searched")
+    aim: str = Field(..., min_length=3, description="what the search looked for")
+    terms: list[str] = Field(default_factory=list, description="search terms as run")
+    terms_note: str | None = Field(None, description="required when terms were not recorded")
+    records: list[str] = Field(default_factory=list, description="study records it found")
+
+    @model_validator(mode="after")
+    def _terms_or_note(self) -> Search:
+        if not self.terms and not self.terms_note:
+            raise PydanticCustomError(
+                "terms", "give the search terms, or terms_note saying they were not recorded"
+            )
+        return self
+
+
+class SearchRecord(_Model):
+    """How the studies of a question were found (PRISMA 2020 identification)."""
+
+    seed: SeedList | None = None
+    searches: list[Search] = Field(default_factory=list)
+
+
+#: PRISMA 2020 stages at which a candidate report can be excluded.
+EXCLUSION_STAGES = ("screening", "not retrieved", "eligibility")
+
+
+class ExcludedReport(_Model):
+    """A candidate report that was found and not included, with the reason."""
+
+    id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    question: str = Field(..., description="id of the question it was a candidate for")
+    citation: str = Field(..., min_length=5, description="authors, year, title and venue")
+    found_by: str = Field(..., description="'seed' or the id of a search in the question file")
+    stage: Literal[EXCLUSION_STAGES]  # type: ignore[valid-type]
+    category: str = Field(
+        ..., min_length=3, max_length=60, description="short reason the flow diagram groups by"
+    )
+    reason: str = Field(..., min_length=5, description="why it was excluded, in full")
+    seen_at: Locator | None = Field(None, description="the page where it was seen")
+
+
+class ExcludedList(_Model):
+    """``evidence/excluded.yaml``: every candidate found and not included."""
+
+    excluded: list[ExcludedReport] = Field(default_factory=list)
+
+
 class Question(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$", description="equals the file stem")
     title: str
@@ -725,7 +785,9 @@ class Question(_Model):
         default_factory=list, description="GRADE steps the reviewers set by hand, with reasons"
     )
     notes: list[str] = Field(default_factory=list)
-    search: Search | None = Field(None, description="how the studies were found, and when")
+    search: SearchRecord | None = Field(
+        None, description="how the studies were found: the seed's reference list, then searches"
+    )
 
 
 def json_schemas() -> dict[str, str]:
@@ -738,6 +800,7 @@ def json_schemas() -> dict[str, str]:
         "study.schema.json": Study.model_json_schema(),
         "question.schema.json": Question.model_json_schema(),
         "claim.schema.json": Claim.model_json_schema(),
+        "excluded.schema.json": ExcludedList.model_json_schema(),
     }
     return {name: json.dumps(s, indent=2, sort_keys=True) + "\n" for name, s in schemas.items()}
 

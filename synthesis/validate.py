@@ -24,6 +24,7 @@ from synthesis.claims import CHECK_KINDS, Claim
 from synthesis.errors import ValidationFailed
 from synthesis.evidence import EvidenceBase
 from synthesis.problems import Problem, ProblemReport, format_loc
+from synthesis.screening import excluded_problems, search_problems
 from synthesis.verdicts import claim_problems
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
@@ -570,6 +571,7 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         study_lines[study.id] = (file, located)
 
     _load_claims(root, base, report)
+    _search_checks(root, base, report, question_lines)
     _cross_checks(base, report, study_lines)
     report.checked = {
         "studies": len(base.studies),
@@ -578,6 +580,31 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         "references": len(base.bibliography.entries),
     }
     return base, report
+
+
+def _search_checks(
+    root: Path, base: EvidenceBase, report: ProblemReport, question_lines: dict[str, Located]
+) -> None:
+    """Each question's ``search`` section and ``evidence/excluded.yaml`` against the records
+    (:mod:`synthesis.screening`)."""
+    for qid, q in sorted(base.questions.items()):
+        file, located = base.files[f"question:{qid}"], question_lines[qid]
+        for loc, message, code, severity in search_problems(base, q):
+            line = located.line_of(loc)
+            report.add(Problem(severity, file, line, format_loc(loc), message, code))  # type: ignore[arg-type]
+    path = root / "evidence" / "excluded.yaml"
+    if not path.exists():
+        return
+    file = _rel(path, root)
+    excluded, located, problems = _load_file(path, records.ExcludedList, file)
+    report.extend(problems)
+    if excluded is None:
+        return
+    for loc, message, code, severity in excluded_problems(base, excluded):
+        line = located.line_of(loc)
+        report.add(Problem(severity, file, line, format_loc(loc), message, code))  # type: ignore[arg-type]
+    base.excluded = list(excluded.excluded)
+    base.files["excluded"] = file
 
 
 def _load_claims(root: Path, base: EvidenceBase, report: ProblemReport) -> None:
@@ -839,7 +866,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     morris1983parametric knapp2003improved higgins2002quantifying viechtbauer2007confidence
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
     brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
-    hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable""".split()
+    hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable
+    page2021prisma""".split()
 )
 
 

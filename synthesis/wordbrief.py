@@ -82,7 +82,7 @@ def _image_bytes(el: Tag) -> bytes | None:
     """PNG/JPEG bytes of an <img> with a data: URI, or of an inline <svg>."""
     if el.name == "svg":
         markup = str(el)
-        if "xmlns=" not in markup[:200]:
+        if 'xmlns="' not in markup.split(">", 1)[0]:  # bs4 sorts attributes: look at the tag
             markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
         return _png_of_svg(markup)
     src = el.get("src")

@@ -47,6 +47,10 @@ def project(tmp_path: Path) -> Path:
     """A valid project: the real questions, one study and its bibliography entry."""
     (tmp_path / "evidence" / "studies").mkdir(parents=True)
     shutil.copytree(ROOT / "evidence" / "questions", tmp_path / "evidence" / "questions")
+    for path in (tmp_path / "evidence" / "questions").glob("*.yaml"):
+        # the search sections name the repository's records, which this project lacks
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.split("\nsearch:\n")[0] + "\n", encoding="utf-8")
     (tmp_path / "references.bib").write_text(MINI_BIB, encoding="utf-8")
     (tmp_path / "evidence" / "studies" / "smith2020.yaml").write_text(MINI_STUDY, encoding="utf-8")
     return tmp_path

@@ -58,7 +58,7 @@ def test_about_this_evidence_names_the_key_assumptions(base, analyses):
     assert "the review's assumption" in q2
     about = brief.about_evidence_html(base, analyses["q2_mindfulness_training"])
     assert "19 of 22 risk-of-bias judgements were made from abstracts only" in about
-    assert "Not a systematic search" in about
+    assert "Not a systematic search" in about and "targeted searches" in about
 
 
 def test_short_gaps_are_one_line_per_study_and_counted(base):
@@ -124,7 +124,8 @@ def test_key_messages_two_to_four_each_with_certainty(base, analyses):
 
 def test_brief_says_how_up_to_date_and_recommends_nothing(base, analyses):
     page = brief.brief_html(base, analyses["q3_open_dialogue"])
-    assert "Evidence last searched or updated on 27 November 2026." in page
+    # the latest search of the question file (issue-13 search, 2026-12-01)
+    assert "Evidence last searched on 1 December 2026." in page
     assert "A recommendation: none is made" in page
     assert "no study with numbers allocated people at random" in page
     assert "recommend " not in brief.visible_text(page).lower()
