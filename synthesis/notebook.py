@@ -618,7 +618,7 @@ def search_methods(base: EvidenceBase) -> Any:
     for _, q in sorted(base.questions.items()):
         search = q.search
         if search is None:
-            parts.append(f"<h4>{_E(q.short_title)}</h4><p>No search recorded.</p>")
+            parts.append(f"<h3>{_E(q.short_title)}</h3><p>No search recorded.</p>")
             continue
         rows = []
         if search.seed is not None:
@@ -640,7 +640,7 @@ def search_methods(base: EvidenceBase) -> Any:
                 f"</td><td>{len(s.records)}</td></tr>"
             )
         parts.append(
-            f"<h4>{_E(q.short_title)}</h4><table class='searches'><thead><tr><th>Source</th>"
+            f"<h3>{_E(q.short_title)}</h3><table class='searches'><thead><tr><th>Source</th>"
             "<th>Date</th><th>Where</th><th>What it looked for</th><th>Records found</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
@@ -697,3 +697,20 @@ def excluded_table(base: EvidenceBase) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, columns=["question", "candidate", "found by", "stage", "reason",
                                        "seen at"])  # fmt: skip
+
+
+def excluded_candidates(base: EvidenceBase) -> Any:
+    """:func:`excluded_table` for readers: question names and study labels, not ids."""
+    import re
+
+    frame = excluded_table(base).copy()
+    frame["question"] = [_question_name(base, q) for q in frame["question"]]
+    labels = {sid: s.label or sid for sid, s in base.studies.items()}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(labels, key=len)[::-1])) + r")\b")
+    for col in frame.columns:
+        if any(isinstance(v, str) for v in frame[col]):
+            frame[col] = [
+                pattern.sub(lambda m: labels[m.group(1)], v) if isinstance(v, str) else v
+                for v in frame[col]
+            ]
+    return table(frame, caption="Candidates found and not included")
