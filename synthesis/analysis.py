@@ -117,9 +117,7 @@ class OutcomeAnalysis:
         """Pooled estimate, CI and PI on the natural scale (None when not pooled)."""
         if self.fit is None:
             return None
-        if self.measure == "PFT":
-            return self.fit.transformed(lambda x: float(self.to_natural([x])[0]))
-        return self.fit.transformed(lambda x: float(self.to_natural(x)))
+        return _natural_of(self, self.fit)
 
     def study_table(self) -> pd.DataFrame:
         """One row per study result: natural-scale estimate and CI, weight, status, how."""
@@ -139,9 +137,9 @@ class OutcomeAnalysis:
             if finite and self.measure == "PFT":
                 from synthesis.stats import transf_ipft_hm  # needs the study's own n
 
-                est, lo_n, hi_n = (float(transf_ipft_hm([v], [r.n])[0]) for v in (r.yi, lo, hi))
+                est, lo_n, hi_n = (_one(transf_ipft_hm([v], [r.n])) for v in (r.yi, lo, hi))
             elif finite:
-                est, lo_n, hi_n = (float(self.to_natural(v)) for v in (r.yi, lo, hi))
+                est, lo_n, hi_n = (_one(self.to_natural(v)) for v in (r.yi, lo, hi))
             else:
                 est = lo_n = hi_n = math.nan
             out.append(
@@ -165,7 +163,15 @@ class OutcomeAnalysis:
                     "risk_of_bias": r.rob,
                 }
             )
-        return pd.DataFrame(out)
+        # the columns are fixed, so an outcome no study reports yet gives an empty table
+        return pd.DataFrame(out, columns=STUDY_TABLE_COLUMNS)
+
+
+#: Columns of :meth:`OutcomeAnalysis.study_table`.
+STUDY_TABLE_COLUMNS = (
+    "study", "label", "design", "n", "timepoint", "status", "reason", "yi", "vi", "estimate",
+    "ci_lb", "ci_ub", "weight", "es_method", "derived", "assumed", "risk_of_bias",
+)  # fmt: skip
 
 
 def _settings(question: Question, **overrides: Any) -> Settings:
@@ -315,10 +321,15 @@ def alternative_estimators(analysis: OutcomeAnalysis) -> pd.DataFrame | None:
     return pd.DataFrame(rows).set_index("method")
 
 
+def _one(value: Any) -> float:
+    """The single number of a back-transform (a float, or an array of one for PFT)."""
+    import numpy as np
+
+    return float(np.ravel(value)[0])
+
+
 def _natural_of(analysis: OutcomeAnalysis, fit: MetaResult) -> TransformedResult:
-    if analysis.measure == "PFT":
-        return fit.transformed(lambda x: float(analysis.to_natural([x])[0]))
-    return fit.transformed(lambda x: float(analysis.to_natural(x)))
+    return fit.transformed(lambda x: _one(analysis.to_natural([x])))
 
 
 def prepost_sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> pd.DataFrame | None:

@@ -128,6 +128,12 @@ def load_bibliography(path: Path, display_path: str | None = None) -> Bibliograp
             )
         )
         return bib
+    except OSError as exc:  # a folder, no read permission, an I/O error
+        what = "is a folder, not a file" if path.is_dir() else f"cannot be read: {exc.strerror}"
+        bib.problems.append(
+            Problem("error", shown, None, "", f"bibliography {what}", "bib-unreadable")
+        )
+        return bib
     return parse_bibliography(text, shown)
 
 

@@ -474,9 +474,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
 
 
+def _tolerant_streams() -> None:
+    """Let output reach a console that cannot show every character (cp1252 on Windows).
+
+    A character the stream's encoding lacks is written as a ``\\N{...}``-style escape
+    (``\\u2295``) rather than ending the command with UnicodeEncodeError.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            import contextlib
+
+            with contextlib.suppress(ValueError, OSError):  # a detached or closed stream
+                reconfigure(errors="backslashreplace")
+
+
 def _run(args: argparse.Namespace) -> int:
+    _tolerant_streams()
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader stopped reading (`synthesis list | head -1`): not an error. Point
+        # stdout at devnull so the interpreter's final flush does not fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except ValidationFailed as exc:
         print(exc.report.to_text(), file=sys.stderr)  # type: ignore[attr-defined]
         return EXIT_USER

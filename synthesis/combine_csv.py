@@ -29,7 +29,7 @@ def read_combine_csv(path: Path) -> dict[str, list[Any]]:
     """Read and check the CSV; return lists ``p``, ``direction``, ``n`` (or None), ``label``."""
     from synthesis.pool import read_csv
 
-    frame = read_csv(path)
+    frame = read_csv(path, columns=None, labels=("label",)).frame
     cols = set(frame.columns)
     missing = [c for c in REQUIRED if c not in cols]
     if missing:

@@ -41,6 +41,9 @@ Checks (codes in brackets)
 * GRIM [brown2017grim]_: a mean of ``n`` whole-number answers (``integer_scale: true``,
   ``items`` answers averaged per score) must be a multiple of 1/(n x items) up to
   rounding [``grim``, error].
+* A reported d/g/SMD with p and group sizes (an equal split of n assumed and said), or an
+  MD/OR/RR/HR with CI or SE and p, must fit the p it implies (:mod:`synthesis.effect_p`)
+  [``effect-p``, error].
 * Group sizes: n1 + n2 above the population n is a warning, below it a note
   [``arms-total``]; a single-group n above the population n is a warning
   [``n-total``]; a reported total n that differs from n1 + n2 is a warning
@@ -1159,9 +1162,72 @@ class _OutcomeChecker:
             self.arms(d.n1, d.n2, self.at("n1"))
         return self.flags
 
+    def effect_vs_p(self, d: records.ReportedEffect) -> None:
+        """A reported d/g/SMD (or MD, OR, RR, HR) against its reported p [``effect-p``]."""
+        from synthesis.effect_p import implied_p
+
+        if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
+            return
+        est, loc = d.estimate.value, self.at("estimate")
+        h, df, f = _half(self.dec(loc, est)), None, float
+        if d.metric in ("d", "g", "SMD") and (d.n is not None or d.n1 is not None):
+            if d.n1 is not None and d.n2 is not None:
+                n1, n2 = d.n1.value, d.n2.value
+                sizes = f"n1 = {n1:g}, n2 = {n2:g}"
+            elif d.n is not None:
+                n1 = n2 = d.n.value / 2
+                sizes = f"n1 = n2 = {n1:g} (equal split of n = {d.n.value:g} ASSUMED)"
+            else:
+                return
+            df, se_lo = n1 + n2 - 2, math.sqrt(1 / n1 + 1 / n2)
+            se_hi, what = se_lo, f"{d.metric} = {_fmt(est, self.dec(loc, est))} with {sizes}"
+        elif d.metric in ("MD", *RATIO_METRICS) and (d.ci is not None or d.se is not None):
+            log = d.metric in RATIO_METRICS
+            if log and est - h <= 0:
+                return
+            if d.se is not None:
+                se_h = _half(self.dec(self.at("se"), d.se.value))
+                se_lo, se_hi, src = max(d.se.value - se_h, 1e-300), d.se.value + se_h, "SE"
+            else:
+                a, b = d.ci[0].value, d.ci[1].value  # type: ignore[index]
+                decs = (self.dec(self.at("ci", 0), a), self.dec(self.at("ci", 1), b))
+                try:
+                    se_lo, se_hi = se_range_from_ci(a, b, d.level, log, decs)
+                except UserInputError:
+                    return
+                src = f"the {d.level:g}% CI [{a:g}, {b:g}]"
+            f = math.log if log else float
+            what = f"{d.metric} = {est:g} with {src}{' (log scale)' if log else ''}"
+        else:
+            return
+        r = implied_p(est, h, se_lo, se_hi, df, f)
+        self.comparisons += 1
+        p_dec = self.dec(self.at("p"), d.p.value)
+        ph = _half(p_dec) if d.p_bound == "=" else 0.0
+        fits_low = r.p_low <= d.p.value + ph + _EPS or d.p_bound == ">"
+        fits_high = r.p_high >= d.p.value - ph - _EPS or d.p_bound == "<"
+        if fits_low and fits_high:
+            return
+        said = _reported_significant(d.p.value, d.p_bound, ALPHA)
+        decision = split = ""
+        if None is not said != _computed_significant(r.p_low, r.p_high, ALPHA) is not None:
+            decision = f"; the reported p is {'' if said else 'not '}significant at {ALPHA:g} and "
+            decision += "the recomputed one is not"
+        if "ASSUMED" in what and not fits_low:
+            split = "; no split of n fits (the equal split gives the largest t)"
+        self.add(
+            "error",
+            self.at("p"),
+            f"reported p {d.p_bound} {_fmt(d.p.value, p_dec)} does not fit the reported effect: "
+            f"{what} gives {r.test} = {r.statistic:.2f}, p = {_fmt(r.p)} ({_fmt(r.p_low)} to "
+            f"{_fmt(r.p_high)} allowing rounding){decision}{split}",
+            "effect-p",
+        )
+
     def reported_effect(self, d: records.ReportedEffect) -> None:
         r = d.estimate if d.metric == "r" else None
         self.p_value(self.statistic_of(d, r, d.n), d.p, d.p_bound)
+        self.effect_vs_p(d)
         scale = (
             "log" if d.metric in RATIO_METRICS else "fisher-z" if d.metric == "r" else "identity"
         )

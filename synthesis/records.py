@@ -26,10 +26,17 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from synthesis.vocabulary import LEVEL_MAX, LEVEL_MIN, METHODS, QUESTION_MEASURES, TESTS
+from synthesis.vocabulary import (
+    LEVEL_MAX,
+    LEVEL_MIN,
+    METHODS,
+    QUESTION_MEASURES,
+    TESTS,
+    level_problem,
+)
 
 # ----------------------------------------------------------------------------- vocabulary
 
@@ -203,6 +210,21 @@ def _coerce_percent(value: Any) -> Any:
 Percent = Annotated[PercentNum, BeforeValidator(_coerce_percent)]
 
 
+def _check_level(value: float) -> float:
+    problem = level_problem(value)
+    if problem:
+        raise PydanticCustomError("level", f"confidence level {problem}")
+    return value
+
+
+#: A confidence level in percent, checked by :func:`synthesis.vocabulary.level_problem`.
+Level = Annotated[
+    float,
+    AfterValidator(_check_level),
+    Field(json_schema_extra={"exclusiveMinimum": LEVEL_MIN, "exclusiveMaximum": LEVEL_MAX}),
+]
+
+
 #: Test statistics whose p value :mod:`synthesis.integrity` can recompute.
 STATISTIC_KINDS = ("t", "F", "chi2", "z", "r")
 
@@ -365,9 +387,7 @@ class PrePost(_Data):
     mean_change: Number | None = None
     sd_change: Number | None = None
     ci_change: tuple[Number, Number] | None = None
-    level: float = Field(
-        95.0, gt=LEVEL_MIN, lt=LEVEL_MAX, description="confidence level of the CIs, percent"
-    )
+    level: Level = Field(95.0, description="confidence level of the CIs, percent")
     r_prepost: Number | None = None
     n_pre: Number | None = Field(
         None, description="participants behind the pre mean and its CI, when not n"
@@ -397,7 +417,7 @@ class ReportedEffect(_Data):
     metric: ReportedMetric
     estimate: Number
     ci: tuple[Number, Number] | None = None
-    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
+    level: Level = 95.0
     se: Number | None = None
     n: Number | None = None
     n1: Number | None = None
@@ -660,7 +680,7 @@ class Analysis(_Model):
 
     method: Method = "REML"
     test: Test = "z"
-    level: float = Field(95.0, gt=LEVEL_MIN, lt=LEVEL_MAX)
+    level: Level = 95.0
     alternative_methods: list[Method] = [
         "DL",
         "EE",

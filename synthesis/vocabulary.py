@@ -245,4 +245,5 @@ POOL_JSON_FIELDS: Final[tuple[str, ...]] = (
     "notes",
     "yi",
     "vi",
+    "transformed",
 )

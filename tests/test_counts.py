@@ -44,13 +44,15 @@ HAND_COUNTS = {
             "none pooled; also reporting, not pooled: 80 (4; participants not known for 1)"
         ),
         "compassion": "28 (1)",
-        # Verweij 2016 63 + Verweij 2018 148 (different studies) + Amutio 2015 42.
-        "emotional_exhaustion_controlled": "none pooled; also reporting, not pooled: 253 (3)",
-        # Verweij 2016 63 + Verweij 2018 148 (its null result) + West 2014 74.
-        "depersonalisation_controlled": "none pooled; also reporting, not pooled: 285 (3)",
+        # Verweij 2016 63 + Verweij 2018 148 (different studies) + Amutio 2015 42 +
+        # Fraiman 2022 340 (baseline completers) = 593.
+        "emotional_exhaustion_controlled": "none pooled; also reporting, not pooled: 593 (4)",
+        # Verweij 2016 63 + Verweij 2018 148 (its null result) + West 2014 74 (two time
+        # points, once) + Fraiman 2022 340 = 625.
+        "depersonalisation_controlled": "none pooled; also reporting, not pooled: 625 (4)",
         "personal_accomplishment_controlled": "148 (1); also reporting, not pooled: 63 (1)",
-        # Asuero 68; Ireland 44 + NIH MBSC 82 + Spragg 16.
-        "burnout_controlled": "68 (1); also reporting, not pooled: 142 (3)",
+        # Asuero 68; Ireland 44 + NIH MBSC 82 + Spragg 16 + Purdie 2023 66 = 208.
+        "burnout_controlled": "68 (1); also reporting, not pooled: 208 (4)",
         # DBT Zen 212 (two subscales, once) + Verweij 2018 148; Aeschbach 147 +
         # Bartels-Velthuis 47, Shapiro n not given.
         "self_compassion_controlled": (

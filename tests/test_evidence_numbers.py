@@ -284,3 +284,16 @@ def test_register_cohorts_share_ids(base):
     assert eip.cohort == base.studies["bergstrom2023outofhome"].cohort
     assert base.studies["bergstrom2022qual"].cohort == base.studies["bergstrom2018"].cohort
     assert base.studies["bergstrom2022qual"].population.n.value == 20
+
+
+def test_null_trials_fraiman2022_purdie2023(base):
+    # Fraiman et al. 2022, JAMA Pediatr 176(4):365-372, abstract (PMC8787682): 340 interns,
+    # 194 vs 146; EE at 6 months 35.4 vs 32.4, not significantly different by arm.
+    ee = _one(base, "fraiman2022", "emotional_exhaustion_controlled", pooled=False).data
+    assert base.studies["fraiman2022"].population.n.value == 340
+    assert (ee.direction, ee.significant, ee.value.value) == ("no difference", False, 35.4)
+    # Purdie et al. 2023, J Clin Psychol Med Settings 30(2):425-434, abstract: 66 residents
+    # (27 vs 39); no secondary outcome (burnout, MBI-9) differed between groups.
+    bo = _one(base, "purdie2023", "burnout_controlled", pooled=False).data
+    assert base.studies["purdie2023"].population.n.value == 66
+    assert (bo.direction, bo.significant) == ("no difference", False)

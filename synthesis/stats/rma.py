@@ -105,6 +105,12 @@ class Prepared:
     excluded: tuple[tuple[int | str, str], ...]
 
 
+#: Range of estimates and sampling variances a fit accepts: beyond it the weights and
+#: sums of squares over- or underflow in double precision.
+MAX_ABS_YI = 1e100
+MIN_VI, MAX_VI = 1e-100, 1e100
+
+
 def prepare(yi: object, vi: object, mods: object, slab: object, *, stacklevel: int = 4) -> Prepared:
     y = as_vector(yi, "yi")
     v = as_vector(vi, "vi")
@@ -152,6 +158,23 @@ def prepare(yi: object, vi: object, mods: object, slab: object, *, stacklevel: i
         raise UserInputError(
             f"vi[{i}] = {float(v[i])!r}; sampling variances must be finite and > 0 "
             f"({bad_v.size} offending value(s) at positions {bad_v.tolist()[:10]})."
+        )
+    # Weights 1/vi and terms yi^2/vi must stay finite in double precision.
+    with np.errstate(invalid="ignore"):
+        huge_y = np.flatnonzero(keep & ~(np.abs(y) <= MAX_ABS_YI))
+        odd_v = np.flatnonzero(keep & ~((v >= MIN_VI) & (v <= MAX_VI)))
+    if huge_y.size:
+        i = int(huge_y[0])
+        raise UserInputError(
+            f"yi[{i}] = {float(y[i])!r}; estimates must lie within ±{MAX_ABS_YI:g} "
+            "(no effect size is that large: check the column)."
+        )
+    if odd_v.size:
+        i = int(odd_v[0])
+        raise UserInputError(
+            f"vi[{i}] = {float(v[i])!r}; sampling variances must lie in "
+            f"[{MIN_VI:g}, {MAX_VI:g}] so that the weights 1/vi can be computed "
+            "(check the column)."
         )
     excluded = tuple((slabs[i] if slab_given else i, why) for i, why in reasons)
     if reasons:
