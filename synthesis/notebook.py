@@ -195,7 +195,88 @@ def pooled_details(analysis: OutcomeAnalysis) -> Any:
             f"[{nat.ci_lb:.4f}, {nat.ci_ub:.4f}], prediction interval "
             f"[{nat.pi_lb:.4f}, {nat.pi_ub:.4f}].</p>"
         )
-    return _html(f"<pre>{_E(str(analysis.fit))}</pre>{extra}")
+    parts = [f'<pre class="metafor">{_E(str(analysis.fit))}</pre>{extra}']
+    infl = influence_table(analysis)
+    if infl:
+        parts.append(infl)
+    parts.append(
+        "<p>The same model in R (metafor) [viechtbauer2010metafor]:</p>"
+        f'<pre class="r-code"><code>{_E(r_code(analysis))}</code></pre>'
+    )
+    return _html("".join(parts))
+
+
+def r_code(analysis: OutcomeAnalysis) -> str:
+    """The metafor calls that reproduce the pooled model: ``escalc`` on the effect sizes
+    and sampling variances used here (full precision), then ``rma`` with the same choices,
+    then ``influence``.
+
+    Examples
+    --------
+    The first lines for an outcome pooled from yi and vi::
+
+        library(metafor)
+        dat <- data.frame(study = c("A", "B"), yi = c(...), vi = c(...))
+    """
+    fit = analysis.fit
+    if fit is None:
+        return ""
+
+    def num(values: Any) -> str:
+        return ", ".join(repr(float(v)) for v in values)
+
+    studies = ", ".join(
+        '"' + str(x).replace("\\", "\\\\").replace('"', '\\"') + '"' for x in fit.slab
+    )
+    s = analysis.settings
+    lines = [
+        "library(metafor)",
+        f"dat <- data.frame(study = c({studies}),",
+        f"                  yi = c({num(fit.yi)}),",
+        f"                  vi = c({num(fit.vi)}))",
+        f'dat <- escalc(measure = "{analysis.measure}", yi = yi, vi = vi, data = dat, '
+        "slab = study)",
+        f'res <- rma(yi, vi, data = dat, method = "{s.method}", test = "{s.test}", '
+        f"level = {s.level:g})",
+        "res",
+    ]
+    if fit.k >= 3:
+        lines.append("influence(res)")
+    return "\n".join(lines)
+
+
+def influence_table(analysis: OutcomeAnalysis) -> str:
+    """Case diagnostics as metafor's ``influence()`` (k >= 3): studentized residuals,
+    DFFITS, Cook's distance, covariance ratio, τ² and QE without the study, hat values,
+    weights; '*' marks an influential study by metafor's criteria. '' when k < 3."""
+    from synthesis.stats.influence import influence
+
+    fit = analysis.fit
+    if fit is None or fit.k < 3:
+        return ""
+    frame = influence(fit).to_frame()
+    frame.index = list(fit.slab)
+    html_table = frame.to_html(float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
+    return (
+        "<p>Influence diagnostics (metafor's <code>influence()</code>):</p>"
+        f'<div class="table-wrap">{html_table}</div>'
+    )
+
+
+def effect_size_table(analysis: OutcomeAnalysis, *, name: str = "") -> Any:
+    """:func:`effect_sizes` as a full table with a CSV download of it (yi, vi and how each
+    was computed); ``name`` prefixes the file name (e.g. the question id)."""
+    from urllib.parse import quote
+
+    frame = effect_sizes(analysis)
+    csv = frame.to_csv(float_format="%.10g")
+    stem = "_".join(x for x in (name or analysis.question.id, analysis.outcome.id) if x)
+    link = (
+        f'<p><a download="{_E(stem)}_effect_sizes.csv" '
+        f'href="data:text/csv;charset=utf-8,{quote(csv)}">Download this table (CSV)</a></p>'
+    )
+    text = frame.to_html(float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
+    return _html(f'{link}<div class="table-wrap">{text}</div>')
 
 
 def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:

@@ -22,17 +22,37 @@ if TYPE_CHECKING:
 
 _RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
-#: Colours of risk-of-bias judgements (colour-blind-safe, as in robvis).
-ROB_COLOURS = {
-    "low": "#02C100",
-    "some concerns": "#E2DF07",
-    "moderate": "#E2DF07",
-    "serious": "#BF0000",
-    "high": "#BF0000",
-    "critical": "#820000",
-    "unclear": "#4EA1F7",
-    "not assessed": "#BBBBBB",
+#: Risk-of-bias levels (worst first) with robvis's colour-blind palette [mcguinness2021robvis]_
+#: and a symbol, so no judgement is told by colour alone.
+ROB_LEVELS = {
+    "critical": ("#993404", "!"),
+    "high": ("#d95f0e", "×"),
+    "some concerns": ("#fe9929", "−"),
+    "low": ("#fed98e", "+"),
+    "unclear": ("#ffffff", "?"),
+    "not applicable": ("#cccccc", ""),
 }
+#: Legend names of the levels: each tool's words that map to a level.
+ROB_LEVEL_NAMES = {
+    "critical": "critical",
+    "high": "high / serious / no",
+    "some concerns": "some concerns / moderate / partly",
+    "low": "low / yes",
+    "unclear": "unclear / no information",
+    "not applicable": "not applicable",
+}
+#: A judgement (any tool's wording, lower case) -> its level.
+ROB_JUDGEMENTS = {
+    "low": "low", "yes": "low",
+    "some concerns": "some concerns", "moderate": "some concerns",
+    "partial yes": "some concerns", "partly": "some concerns",
+    "serious": "high", "high": "high", "no": "high",
+    "critical": "critical",
+    "unclear": "unclear", "no information": "unclear", "not assessed": "unclear",
+    "not applicable": "not applicable",
+}  # fmt: skip
+#: Colours of risk-of-bias judgements (kept for callers of the earlier palette).
+ROB_COLOURS = {j: ROB_LEVELS[level][0] for j, level in ROB_JUDGEMENTS.items()}
 
 
 class SvgFigure:
@@ -326,61 +346,130 @@ def funnel(analysis: OutcomeAnalysis) -> SvgFigure | None:
     return SvgFigure(fig, "Funnel plot")
 
 
+def rob_level(judgement: str) -> str:
+    """The level of a judgement in any tool's words ('partial yes' -> 'some concerns')."""
+    return ROB_JUDGEMENTS.get(judgement.strip().lower(), "unclear")
+
+
+def _rob_cell(ax, x: float, y: float, level: str, size: float = 150) -> None:  # type: ignore[no-untyped-def]
+    colour, symbol = ROB_LEVELS[level]
+    ax.scatter([x], [y], s=size, color=colour, edgecolors="#444444", linewidths=0.6, zorder=3)
+    if symbol:
+        ax.text(x, y, symbol, ha="center", va="center", fontsize=8, weight="bold",
+                color="#000000" if level in ("low", "some concerns", "unclear") else "#ffffff",
+                zorder=4)  # fmt: skip
+
+
 def rob_summary(base: EvidenceBase, study_ids: list[str]) -> SvgFigure:
-    """Traffic-light plot of each study's risk-of-bias domains and overall judgement."""
+    """Risk of bias as robvis draws it [mcguinness2021robvis]_: a traffic-light panel per
+    tool (each with its own domains D1, D2, ... and the overall judgement), then a summary
+    bar per tool: the share of studies at each level in each domain. Every judgement has
+    a colour from robvis's colour-blind palette and a symbol; the legend lists every level."""
     from matplotlib import rc_context
 
     studies = [base.studies[s] for s in dict.fromkeys(study_ids)]
-    n_dom = max((len(s.risk_of_bias.domains) if s.risk_of_bias else 0) for s in studies)
-    n_dom = max(n_dom, 1)
-    fig = _new_figure(2.6 + 0.45 * (n_dom + 1), 0.8 + 0.34 * max(len(studies), 1))
-    domain_map = {
-        "yes": "low",
-        "no": "high",
-        "partial yes": "moderate",
-        "no information": "unclear",
-        "not applicable": "not assessed",
-    }
+    by_tool: dict[str, list] = {}
+    for st in studies:
+        tool = st.risk_of_bias.tool if st.risk_of_bias else "not assessed"
+        by_tool.setdefault(tool, []).append(st)
+    tools = sorted(by_tool, key=lambda t: (t == "not assessed", t))
+    n_dom = {t: max([len(s.risk_of_bias.domains) for s in by_tool[t] if s.risk_of_bias] or [0])
+             for t in tools}  # fmt: skip
+    rows = sum(len(by_tool[t]) + 2.2 for t in tools)
+    bars = sum(n_dom[t] + 1 + 1.6 for t in tools if n_dom[t])
+    height = 1.2 + 0.28 * rows + 0.22 * bars + 0.6
+    fig = _new_figure(8.0, height)
+    lines: list[str] = []
     with rc_context(_RC):
-        ax = fig.add_subplot(1, 1, 1)
-        for i, s in enumerate(studies):
-            yy = len(studies) - 1 - i
-            rob = s.risk_of_bias
-            label = s.label or s.id
-            ax.text(
-                -0.6,
-                yy,
-                f"{label} ({rob.tool if rob else 'not assessed'})",
-                ha="right",
-                va="center",
-            )
-            domains = rob.domains if rob else []
-            for j in range(n_dom):
-                if j < len(domains):
-                    key = domain_map.get(domains[j].judgement, domains[j].judgement)
-                    ax.scatter([j], [yy], s=120, color=ROB_COLOURS.get(key, "#BBBBBB"))
-            overall = rob.overall if rob else "not assessed"
-            ax.scatter(
-                [n_dom + 0.5], [yy], s=160, marker="s", color=ROB_COLOURS.get(overall, "#BBBBBB")
-            )
-        ax.set_xticks([*range(n_dom), n_dom + 0.5])
-        ax.set_xticklabels([f"D{j + 1}" for j in range(n_dom)] + ["Overall"])
-        ax.set_yticks([])
-        ax.set_xlim(-0.7, n_dom + 1.2)
-        ax.set_ylim(-0.7, len(studies) - 0.3)
-        for side in ("left", "right", "top", "bottom"):
-            ax.spines[side].set_visible(False)
-        ax.set_title(
-            "Risk of bias by domain (D1, D2, ... in each tool's order)", loc="left", fontsize=9
-        )
-        ax.text(
-            0,
-            -0.12,
-            "green: low / yes   yellow: moderate, some concerns   red: serious, "
-            "high / no   blue: unclear, no information",
-            transform=ax.transAxes,
-            fontsize=7,
-            va="top",
-        )
-        fig.subplots_adjust(left=0.55)
-    return SvgFigure(fig, "Risk of bias")
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.set_xlim(0, 100)
+        total = rows * 0.28 + bars * 0.22 + 1.8
+        ax.set_ylim(0, total)
+        ax.axis("off")
+        y = total - 0.2
+        ax.text(1, y, "Risk of bias of each study, by tool", weight="bold", fontsize=10, va="top")
+        y -= 0.55
+        x0, step = 46.0, 4.6
+        for tool in tools:
+            group = sorted(by_tool[tool], key=lambda s: s.label or s.id)
+            k = n_dom[tool]
+            y -= 0.35
+            ax.text(1, y, f"{tool} ({len(group)} stud{'y' if len(group) == 1 else 'ies'})",
+                    weight="bold", va="center")  # fmt: skip
+            for j in range(k):
+                ax.text(x0 + j * step, y, f"D{j + 1}", ha="center", va="center", fontsize=8)
+            ax.text(x0 + k * step + 5, y, "Overall", ha="center", va="center", fontsize=8)
+            for st in group:
+                y -= 0.28
+                rob = st.risk_of_bias
+                ax.text(x0 - 3, y, st.label or st.id, ha="right", va="center", fontsize=8)
+                if rob is None:
+                    ax.text(x0, y, "not assessed", va="center", fontsize=8, style="italic")
+                    lines.append(f"{st.label or st.id}: not assessed.")
+                    continue
+                for j, d in enumerate(rob.domains):
+                    _rob_cell(ax, x0 + j * step, y, rob_level(d.judgement))
+                overall = rob_level(rob.overall)
+                _rob_cell(ax, x0 + k * step + 5, y, overall, 190)
+                doms = "; ".join(f"D{j + 1} {d.judgement}" for j, d in enumerate(rob.domains))
+                lines.append(f"{st.label or st.id} ({tool}): overall {rob.overall}; {doms}.")
+            y -= 0.3
+        # summary bars: share of studies at each level, per domain, per tool (robvis)
+        y -= 0.3
+        ax.text(1, y, "Summary: share of studies at each level", weight="bold", fontsize=10,
+                va="center")  # fmt: skip
+        y -= 0.2
+        order = list(ROB_LEVELS)
+        for tool in tools:
+            k = n_dom[tool]
+            if not k:
+                continue
+            group = [s for s in by_tool[tool] if s.risk_of_bias]
+            y -= 0.4
+            ax.text(1, y, tool, weight="bold", va="center")
+            labels = ["Overall"] + [f"D{j + 1}" for j in range(k)]
+            for label in labels:
+                y -= 0.22
+                if label == "Overall":
+                    levels = [rob_level(s.risk_of_bias.overall) for s in group]
+                else:
+                    j = int(label[1:]) - 1
+                    levels = [rob_level(s.risk_of_bias.domains[j].judgement)
+                              for s in group if j < len(s.risk_of_bias.domains)]  # fmt: skip
+                ax.text(x0 - 3, y, label, ha="right", va="center", fontsize=8,
+                        weight="bold" if label == "Overall" else "normal")  # fmt: skip
+                start, width = x0, 50.0
+                for level in ("low", "some concerns", "high", "critical", "unclear",
+                              "not applicable"):  # robvis: low on the left  # fmt: skip
+                    share = levels.count(level) / len(levels) if levels else 0
+                    if not share:
+                        continue
+                    colour, symbol = ROB_LEVELS[level]
+                    ax.barh([y], [width * share], left=[start], height=0.17, color=colour,
+                            edgecolor="#444444", linewidth=0.5)  # fmt: skip
+                    if width * share > 4:
+                        ax.text(start + width * share / 2, y, f"{symbol} {100 * share:.0f}%",
+                                ha="center", va="center", fontsize=6.5,
+                                color="#000000" if level in ("low", "some concerns", "unclear")
+                                else "#ffffff")  # fmt: skip
+                    start += width * share
+                if label == "Overall":
+                    counts = ", ".join(f"{levels.count(lv)} {lv}" for lv in order
+                                       if levels.count(lv))  # fmt: skip
+                    lines.append(f"{tool}, overall: {counts}.")
+            y -= 0.1
+        # legend: every level, its colour and symbol
+        y -= 0.45
+        x = 1.0
+        for level in order:
+            _rob_cell(ax, x + 1, y, level, 110)
+            name = ROB_LEVEL_NAMES[level]
+            ax.text(x + 2.6, y, name, va="center", fontsize=7.5)
+            x += 3.6 + 1.25 * len(name)
+        ax.text(1, y - 0.35, "D1, D2, ...: each tool's domains in its own order (see the table "
+                "in the full report).", fontsize=7, va="center", style="italic")  # fmt: skip
+    return SvgFigure(
+        fig,
+        "Risk of bias by study and tool, with a summary per domain",
+        "Risk-of-bias judgements, one panel per tool. " + " ".join(lines),
+    )

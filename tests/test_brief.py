@@ -174,3 +174,34 @@ def test_glossary_explains_the_terms_that_stay():
     text = brief.glossary_html()
     for term in ("confidence interval", "prediction interval", "I²", "risk of bias", "GRADE"):
         assert term in text
+
+
+def test_r_code_reproduces_the_model_with_full_precision(base):
+    """The metafor call carries the same yi, vi and choices as the fit (round-trip floats)."""
+    from synthesis import notebook as nb
+
+    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    code = nb.r_code(a)
+    yi = [float(x) for x in re.search(r"yi = c\(([^)]*)\)", code).group(1).split(",")]
+    vi = [float(x) for x in re.search(r"vi = c\(([^)]*)\)", code).group(1).split(",")]
+    assert yi == [float(x) for x in a.fit.yi] and vi == [float(x) for x in a.fit.vi]
+    assert 'escalc(measure = "SMCC"' in code
+    assert f'method = "{a.settings.method}", test = "{a.settings.test}"' in code
+    assert "influence(res)" in code  # k >= 3
+    table = nb.influence_table(a)
+    assert "rstudent" in table and "cook.d" in table and "hat" in table
+
+
+def test_rob_figure_has_a_panel_per_tool_symbols_and_every_level(base):
+    from synthesis.plots import ROB_LEVELS, rob_level, rob_summary
+
+    ids = sorted({s.id for s, _, _ in base.outcomes("q2_mindfulness_training")})
+    svg = rob_summary(base, ids).svg()
+    tools = {base.studies[i].risk_of_bias.tool for i in ids if base.studies[i].risk_of_bias}
+    for tool in tools:
+        assert f">{tool} (" in svg  # one panel per tool
+    for level, (colour, _) in ROB_LEVELS.items():
+        assert level.split()[0] in svg  # every level in the legend, critical included
+    assert "#fed98e" in svg.lower() and "#d95f0e" in svg.lower()  # robvis colour-blind
+    assert "<title" in svg and "<desc" in svg
+    assert rob_level("partial yes") == "some concerns" and rob_level("No") == "high"
