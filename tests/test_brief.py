@@ -200,7 +200,7 @@ def test_rob_figure_has_a_panel_per_tool_symbols_and_every_level(base):
     tools = {base.studies[i].risk_of_bias.tool for i in ids if base.studies[i].risk_of_bias}
     for tool in tools:
         assert f">{tool} (" in svg  # one panel per tool
-    for level, (colour, _) in ROB_LEVELS.items():
+    for level in ROB_LEVELS:
         assert level.split()[0] in svg  # every level in the legend, critical included
     assert "#fed98e" in svg.lower() and "#d95f0e" in svg.lower()  # robvis colour-blind
     assert "<title" in svg and "<desc" in svg
