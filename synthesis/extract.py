@@ -1,6 +1,6 @@
 """From study records to effect sizes: one row per study result for a question's outcome.
 
-:func:`effect_table` looks at every outcome record serving one outcome of one question,
+:func:`effect_rows` looks at every outcome record serving one outcome of one question,
 turns its data into the inputs of metafor's ``escalc`` for the question's measure (using
 the conversions of :mod:`synthesis.stats.conversions`), and says for each row whether it is pooled,
 and if not, why. Nothing is dropped silently: excluded, narrative and not-poolable rows
@@ -10,14 +10,12 @@ stay in the table with their reason, so the evidence map and reports can show th
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthesis import records
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from synthesis.evidence import EvidenceBase
 
 #: Row status values, in the order reports list them.
@@ -707,14 +705,3 @@ def effect_rows(
     order = {s: i for i, s in enumerate(STATUSES)}
     rows.sort(key=lambda r: (order[r.status], r.label, r.study))
     return rows
-
-
-def effect_table(
-    base: EvidenceBase, question: str, outcome: str, *, prepost_r: float | None = None
-) -> pd.DataFrame:
-    """:func:`effect_rows` as a DataFrame (one row per study result)."""
-    import pandas as pd
-
-    rows = effect_rows(base, question, outcome, prepost_r=prepost_r)
-    columns = list(EffectRow.__dataclass_fields__)
-    return pd.DataFrame([asdict(r) for r in rows], columns=columns)

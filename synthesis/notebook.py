@@ -102,7 +102,9 @@ def question_intro(base: EvidenceBase, question: str) -> Any:
 def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
     """Which analytic choices produced the numbers below."""
     s = analyses[0].settings
-    test = "Knapp-Hartung t" if s.test == "knha" else "Wald z"
+    test = {"knha": "Knapp-Hartung t", "adhoc": "Knapp-Hartung t (ad hoc, s² >= 1)"}.get(
+        s.test, "Wald z"
+    )
     return _html(
         f"<p>Random-effects meta-analysis: τ² estimator {_E(s.method)}, {_E(test)} tests, "
         f"{s.level:g}% intervals; pre-post correlation assumed where not reported: "
@@ -112,11 +114,12 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 
 
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
-    """One row per outcome: studies, participants, the result in plain numbers, a sentence,
-    and the certainty with every reason it was rated down or up."""
+    """One row per outcome: studies, participants, the result in plain numbers, a sentence
+    (with how robust it is), and the certainty with every reason it was rated down or up."""
     from synthesis.brief import certainty_badge, plain_reason
     from synthesis.grade import grade_outcome
-    from synthesis.plain import describe, fmt_interval, fmt_value, verdict
+    from synthesis.plain import describe, fmt_interval, fmt_value, robustness_sentence, verdict
+    from synthesis.robustness import grid
 
     body = []
     for a in analyses:
@@ -139,7 +142,8 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         body.append(
             f'<tr><th scope="row">{_E(a.outcome.name)}</th><td>{_E(count.pooled_text())}</td>'
             f"<td>{_E(count.other_text())}</td><td>{result}</td>"
-            f"<td>{_E(describe(a, base))}</td><td>{certainty}</td></tr>"
+            f"<td>{_E(describe(a, base))} {_E(robustness_sentence(a, grid(base, a)))}</td>"
+            f"<td>{certainty}</td></tr>"
         )
     return _html(
         '<div class="table-wrap"><table class="findings"><thead><tr><th scope="col">Outcome</th>'
@@ -282,6 +286,7 @@ def effect_size_table(analysis: OutcomeAnalysis, *, name: str = "") -> Any:
 def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     """Leave-one-out, alternative τ² estimators and assumed pre-post correlations."""
     from synthesis.analysis import alternative_estimators, leave_one_out, prepost_sensitivity
+    from synthesis.robustness import grid
 
     parts = []
     if analysis.fit is None:
@@ -297,6 +302,15 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     pre = prepost_sensitivity(base, analysis)
     if pre is not None:
         parts.append("<h4>Assumed pre-post correlation</h4>" + pre.to_html(float_format="%.4f"))
+    from synthesis.plain import robustness_sentence
+    from synthesis.robustness import grid_table
+
+    table = grid_table(base, analysis)
+    parts.append(
+        "<h4>Robustness grid: verdict category under each analytic choice</h4>"
+        + table.to_html(index=False, float_format="%.4f")
+        + f"<p>{_E(robustness_sentence(analysis, grid(base, analysis)))}</p>"
+    )
     return _html("".join(parts))
 
 

@@ -475,3 +475,48 @@ def _narrative_data(base: EvidenceBase, study: str, analysis: OutcomeAnalysis): 
         ):
             return oc.data
     return None
+
+
+#: What each verdict category means, for robustness sentences.
+CATEGORY_WORDS = {
+    "benefit": "a benefit (the whole interval favourable)",
+    "harm": "a harm (the whole interval unfavourable)",
+    "no important difference": "little or no difference",
+    "benefit or no important difference": "a benefit or little or no difference",
+    "harm or no important difference": "a harm or little or no difference",
+    "benefit or harm": "anything from a benefit to a harm",
+    "uninformative": "uninformative",
+    "one band": "an interval within one band",
+    "several bands": "an interval spanning several bands",
+    "no thresholds": "an interval without thresholds",
+    "not pooled": "no pooled estimate",
+    "none left": "no studies left to pool",
+}
+
+
+def robustness_sentence(analysis: OutcomeAnalysis, cells: list) -> str:  # type: ignore[type-arg]
+    """The commissioner's sentence: does the conclusion hang on an analytic choice?
+
+    ``cells`` is :func:`synthesis.robustness.grid`; "" when nothing is pooled. Names each
+    choice that changes the verdict category and which way.
+    """
+    if not cells:
+        return ""
+    main = cells[0]
+    changed = [c for c in cells[1:] if c.changed]
+    name = _name(analysis)
+    if not changed:
+        return (
+            f"This reading of {name} holds under every analytic choice checked ({len(cells) - 1} "
+            "alternatives: tests, τ² estimators, leaving out each study, risk of bias"
+            + (", pre-post correlations" if analysis.measure in ("SMCC", "SMCR") else "")
+            + ")."
+        )
+    by_choice: dict[str, list[str]] = {}
+    for c in changed:
+        by_choice.setdefault(c.choice, []).append(f"{c.value}: {CATEGORY_WORDS[c.category]}")
+    parts = [f"{choice} ({'; '.join(items)})" for choice, items in by_choice.items()]
+    return (
+        f"The conclusion on {name} depends on analytic choices: the main analysis reads as "
+        f"{CATEGORY_WORDS[main.category]}, but it changes with the " + ", the ".join(parts) + "."
+    )

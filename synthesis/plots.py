@@ -10,8 +10,11 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from synthesis.errors import UserInputError
+from synthesis.stats.results import MetaResult
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
 
-_RC = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
+_RC: Any = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
 #: Risk-of-bias levels (worst first) with robvis's colour-blind palette [mcguinness2021robvis]_
 #: and a symbol, so no judgement is told by colour alone.
@@ -80,11 +83,6 @@ class SvgFigure:
 
     def _repr_svg_(self) -> str:
         return self.svg()
-
-    def save(self, path: str) -> None:
-        """Write the SVG to ``path``."""
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(self.svg())
 
 
 def _label_svg(svg: str, title: str, description: str) -> str:
@@ -209,7 +207,86 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width) or [""]
 
 
-def forest(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
+def forest(
+    x: OutcomeAnalysis | MetaResult,
+    *,
+    transf: Callable[[float], float] | None = None,
+    plain: bool = False,
+) -> SvgFigure:
+    """Forest plot: each study's estimate and CI, its weight, the pooled diamond and the
+    prediction interval.
+
+    ``x`` is any fitted model (:func:`synthesis.stats.rma`; study CIs ``yᵢ ± z√vᵢ`` at
+    the model's level, on the analysis scale or mapped by ``transf``, e.g.
+    ``numpy.exp``, as metafor's ``forest(res, atransf=exp)``), or an evidence-base
+    outcome analysis (natural scale; excluded studies below in grey with the reason,
+    "favours" labels from the outcome's direction, heterogeneity and the overall test
+    under the plot; ``plain`` words them for readers without statistical training).
+
+    Examples
+    --------
+    >>> from synthesis import forest, rma
+    >>> fig = forest(rma([0.1, 0.3, 0.35], [0.01, 0.02, 0.015], slab=["A", "B", "C"]))
+    >>> fig.svg().startswith("<svg")
+    True
+    """
+    if isinstance(x, MetaResult):
+        return _forest_fit(x, transf)
+    if transf is not None:
+        raise UserInputError(
+            "forest: transf= is for rma results; analyses are on their natural scale."
+        )
+    return _forest_analysis(x, plain=plain)
+
+
+def _forest_fit(fit: MetaResult, transf: Callable[[float], float] | None) -> SvgFigure:
+    from matplotlib import rc_context
+    from scipy.special import ndtri
+
+    def f(v: float) -> float:
+        return float(transf(v)) if transf is not None and math.isfinite(v) else v
+
+    z = float(-ndtri((1 - fit.level / 100) / 2))
+    rows = []
+    for label, yv, v, w in zip(fit.slab, fit.yi, fit.vi, fit.weights, strict=True):
+        lo, hi = sorted((f(yv - z * math.sqrt(v)), f(yv + z * math.sqrt(v))))
+        rows.append((label, f(yv), lo, hi, w))
+    n_rows = len(rows) + 2
+    fig = _new_figure(8.0, 1.2 + 0.32 * max(n_rows, 2))
+    with rc_context(_RC):
+        ax = fig.add_subplot(1, 1, 1)
+        trans = ax.get_yaxis_transform()
+        y = float(n_rows)
+        wmax = max(max(r[4] for r in rows), 1e-12)
+        for label, est, lo, hi, w in rows:
+            y -= 1
+            ax.plot([lo, hi], [y, y], color="black", lw=1)
+            ax.scatter([est], [y], s=40 + 160 * w / wmax, marker="s", color="#1f4e79", zorder=3)
+            ax.text(-0.02, y, label, transform=trans, ha="right", va="center")
+            ax.text(1.02, y, f"{est:.2f} [{lo:.2f}, {hi:.2f}]", transform=trans, va="center")
+            ax.text(1.55, y, f"{w:.1f}%", transform=trans, ha="right", va="center")
+        y -= 1.5
+        est = f(fit.estimate)
+        lo, hi = sorted((f(fit.ci_lb), f(fit.ci_ub)))
+        ax.fill([lo, est, hi, est], [y, y + 0.3, y, y - 0.3], color="#c00000", zorder=3)
+        name = "EE Model" if fit.method == "EE" else f"RE Model ({fit.method})"
+        ax.text(-0.02, y, name, transform=trans, ha="right", va="center")
+        ax.text(1.02, y, f"{est:.2f} [{lo:.2f}, {hi:.2f}]", transform=trans, va="center")
+        if math.isfinite(fit.pi_lb):
+            plo, phi = sorted((f(fit.pi_lb), f(fit.pi_ub)))
+            ax.plot([plo, phi], [y - 0.45, y - 0.45], color="#c00000", lw=1, ls="--")
+        if transf is None:
+            ax.axvline(0.0, color="#666666", lw=0.8, ls=":")
+        ax.set_ylim(y - 1, n_rows + 0.5)
+        ax.set_yticks([])
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.set_xlabel(fit.measure or "Observed outcome")
+        fig.subplots_adjust(left=0.30, right=0.62)
+    return SvgFigure(fig, "Forest plot")
+
+
+def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
     """Forest plot: each study's estimate and CI on the natural scale, its weight, the
     pooled diamond with the prediction interval, heterogeneity and the overall test under
     it; studies not pooled below in grey with the reason. ``plain`` words the pooled row
@@ -231,8 +308,8 @@ def forest(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
     fig = _new_figure(9.0, 1.5 + 0.3 * max(n_rows, 2))
     with rc_context(_RC):
         ax = fig.add_subplot(1, 1, 1)
-        y = n_rows
-        labels: list[tuple[float, str, str, str, dict]] = []
+        y: float = n_rows
+        labels: list[tuple[float, str, str, str, dict[str, Any]]] = []
         wmax = max(pooled["weight"].max(), 1.0) if len(pooled) and nat else 1.0
         for r in pooled.itertuples():
             y -= 1
@@ -320,29 +397,41 @@ def forest(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFigure:
     return SvgFigure(fig, title, forest_description(analysis))
 
 
-def funnel(analysis: OutcomeAnalysis) -> SvgFigure | None:
-    """Funnel plot (effect against standard error, pseudo-confidence region); None if unpooled."""
+def funnel(x: OutcomeAnalysis | MetaResult) -> SvgFigure | None:
+    """Funnel plot: effect against standard error with the pseudo-confidence region.
+
+    ``x`` is any fitted model (:func:`synthesis.stats.rma`) or an evidence-base outcome
+    analysis (None when it was not pooled).
+
+    Examples
+    --------
+    >>> from synthesis import funnel, rma
+    >>> funnel(rma([0.1, 0.3, 0.35], [0.01, 0.02, 0.015])).svg().startswith("<svg")
+    True
+    """
     import numpy as np
     from matplotlib import rc_context
     from scipy.stats import norm
 
-    fit = analysis.fit
+    fit = x if isinstance(x, MetaResult) else x.fit
     if fit is None:
         return None
+    level = fit.level
+    title = "Funnel plot" if isinstance(x, MetaResult) else f"Funnel plot: {x.outcome.name}"
     fig = _new_figure(5.0, 4.0)
     with rc_context(_RC):
         ax = fig.add_subplot(1, 1, 1)
         se = np.sqrt(np.asarray(fit.vi))
         top = float(se.max()) * 1.1
-        z = norm.ppf(0.5 + analysis.settings.level / 200)
+        z = norm.ppf(0.5 + level / 200)
         grid = np.linspace(0, top, 50)
         ax.fill_betweenx(grid, fit.estimate - z * grid, fit.estimate + z * grid, color="#eeeeee")
         ax.axvline(fit.estimate, color="#666666", lw=0.8)
         ax.scatter(fit.yi, se, color="black", s=20, zorder=3)
         ax.set_ylim(top, 0)
-        ax.set_xlabel(f"{analysis.measure} (analysis scale)")
+        ax.set_xlabel(f"{fit.measure or 'effect'} (analysis scale)")
         ax.set_ylabel("standard error")
-        ax.set_title(f"Funnel plot: {analysis.outcome.name}", loc="left", fontsize=10)
+        ax.set_title(title, loc="left", fontsize=10)
     return SvgFigure(fig, "Funnel plot")
 
 

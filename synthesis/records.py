@@ -29,12 +29,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from synthesis import vocabulary
 from synthesis.vocabulary import (
     LEVEL_MAX,
     LEVEL_MIN,
     METHODS,
     QUESTION_MEASURES,
-    TESTS,
     level_problem,
 )
 
@@ -67,7 +67,7 @@ Status = Literal[STATUSES]  # type: ignore[valid-type]
 MEASURES = QUESTION_MEASURES
 Measure = Literal[MEASURES]  # type: ignore[valid-type]
 Method = Literal[METHODS]  # type: ignore[valid-type]
-Test = Literal[TESTS]  # type: ignore[valid-type]
+Test = Literal[vocabulary.TESTS]  # type: ignore[valid-type]
 
 #: Effect metrics a paper may report directly (``reported_effect.metric``).
 REPORTED_METRICS = ("r", "d", "g", "SMD", "SMCC", "MD", "OR", "RR", "HR", "RD", "APR")
@@ -680,6 +680,9 @@ class Analysis(_Model):
 
     method: Method = "REML"
     test: Test = "z"
+    test_reason: str | None = Field(
+        None, min_length=10, description="why this test (z, knha or adhoc) was chosen"
+    )
     level: Level = 95.0
     alternative_methods: list[Method] = [
         "DL",

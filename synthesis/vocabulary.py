@@ -110,7 +110,7 @@ METHOD_ALIASES: Final = MappingProxyType({"FE": "EE"})
 
 #: Tests and confidence intervals for the coefficients (metafor's ``test``): normal
 #: (``"z"``) or Knapp-Hartung t and F (``"knha"``) :cite:`knapp2003improved`.
-TESTS: Final[tuple[str, ...]] = ("z", "knha")
+TESTS: Final[tuple[str, ...]] = ("z", "knha", "adhoc")
 
 #: Confidence levels are percentages strictly between these bounds. metafor reads a
 #: level <= 1 as a proportion; this toolkit refuses it rather than guess.

@@ -89,7 +89,7 @@ def test_pft_question_is_analysed(tmp_path, capsys):
         ("level: 95", "level: 0.95", "analysis.level: error: confidence level 0.95 looks like "
                                      "a proportion; write 95"),
         ("method: REML", "method: FE2", "analysis.method: error: Input should be 'EE', 'DL'"),
-        ("test: knha", "test: t", "analysis.test: error: Input should be 'z' or 'knha'"),
+        ("test: knha", "test: t", "analysis.test: error: Input should be 'z', 'knha' or 'adhoc'"),
         ("measure: ZCOR", "measure: ZZ", "outcomes[0].measure: error: Input should be 'ZCOR'"),
     ],
 )  # fmt: skip

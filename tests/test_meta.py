@@ -113,9 +113,9 @@ def test_unknown_method(method: object) -> None:
         stats.rma(BCG_YI, BCG_VI, method=method)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("test", ["t", "Z", "adhoc", None])
+@pytest.mark.parametrize("test", ["t", "Z", "ad hoc", None])
 def test_unknown_test(test: object) -> None:
-    with pytest.raises(UserInputError, match=r"test=.*allowed: 'z', 'knha'"):
+    with pytest.raises(UserInputError, match=r"test=.*allowed: 'z', 'knha', 'adhoc'"):
         stats.rma(BCG_YI, BCG_VI, test=test)  # type: ignore[arg-type]
 
 

@@ -237,3 +237,8 @@ def test_thresholds_must_fit_the_measure():
         Thresholds(small=0.5, moderate=0.2, source="a test")
     with pytest.raises(ValueError, match="ratios above 1"):
         outcome("OR", thresholds=Thresholds(small=0.8, source="a test"))
+
+
+def test_every_question_states_its_test_with_a_reason(base):
+    for q in base.questions.values():
+        assert q.analysis.test_reason, q.id

@@ -35,7 +35,7 @@ from synthesis.stats.conversions import (
     var_from_ci,
 )
 from synthesis.stats.escalc import escalc, escalc_table
-from synthesis.stats.influence import cumul, leave1out
+from synthesis.stats.influence import cumul, influence, leave1out
 from synthesis.stats.many import COLUMNS, fit_arrays, fit_many
 from synthesis.stats.measures import (
     es_cor,
@@ -51,6 +51,7 @@ from synthesis.stats.measures import (
     es_smd,
     es_zcor,
 )
+from synthesis.stats.predict import confint, predict
 from synthesis.stats.results import (
     Coefficient,
     MetaResult,
@@ -85,6 +86,7 @@ __all__ = [
     "TransformedResult",
     "TrimfillResult",
     "backtransform",
+    "confint",
     "cumul",
     "d_to_r",
     "es_cor",
@@ -104,7 +106,9 @@ __all__ = [
     "events_from_percent",
     "fit_arrays",
     "fit_many",
+    "influence",
     "leave1out",
+    "predict",
     "r_from_r2",
     "r_to_d",
     "regtest",

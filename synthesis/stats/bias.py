@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthesis.errors import UserInputError
-from synthesis.stats.control import check_settings
+from synthesis.stats.control import check_settings, check_test
 from synthesis.stats.results import MetaResult, RegtestResult, TrimfillResult, readonly
 from synthesis.stats.rma import fit_prepared, model_data, plain
 
@@ -63,6 +63,7 @@ def trimfill(
     *,
     side: str | None = None,
     maxiter: int = 100,
+    refit_test: str | None = None,
     **rma_kwargs: Any,
 ) -> TrimfillResult:
     r"""Trim-and-fill :cite:`duval2000trim`, as metafor's ``trimfill`` (L0 estimator).
@@ -80,6 +81,11 @@ def trimfill(
     no longer changes. The ``k₀`` most extreme studies are mirrored about ``b`` and
     the model is refitted to the filled data with the same method, test and level.
 
+    The refit keeps the model's ``test``. metafor 3.8.1's ``trimfill`` refits with its
+    default ``test="z"`` unless told otherwise; ``refit_test="z"`` gives that. With
+    equal sampling variances the side cannot be estimated (metafor stops); ``"left"``
+    is then assumed with a note.
+
     Parameters
     ----------
     data, vi, **rma_kwargs
@@ -88,6 +94,8 @@ def trimfill(
         Side on which studies are assumed missing.
     maxiter : int, default 100
         Maximum number of trim-and-fill iterations.
+    refit_test : {"z", "knha"}, optional
+        Test of the fit to the filled data (default: the model's).
 
     Returns
     -------
@@ -111,6 +119,14 @@ def trimfill(
         if isinstance(data, MetaResult) and not rma_kwargs
         else fit_prepared(plain(yi, v, slab), method, test, level, con, measure)
     )
+    fill_test = test if refit_test is None else check_test(refit_test)
+    notes: list[str] = []
+    if side is None and np.ptp(v) == 0:
+        side = "left"
+        notes.append(
+            "All sampling variances are equal, so the side cannot be estimated from the "
+            "regression on sqrt(vi) (metafor stops here); 'left' assumed. Give side= to choose."
+        )
     if side is None:
         X = np.column_stack([np.ones(k), np.sqrt(v)])
         sfit = fit_prepared(
@@ -162,7 +178,7 @@ def trimfill(
         yi_f = np.concatenate([yi, filled])
         vi_f = np.concatenate([v, vs[k - k0 :]])
         slab_f = (*slab, *(f"Filled {j + 1}" for j in range(k0)))
-        fit = fit_prepared(plain(yi_f, vi_f, slab_f), method, test, level, con, measure)
+        fit = fit_prepared(plain(yi_f, vi_f, slab_f), method, fill_test, level, con, measure)
     else:
         yi_f, vi_f, slab_f, fit = yi, v, tuple(slab), original
     fill = np.zeros(yi_f.size, dtype=bool)
@@ -179,4 +195,5 @@ def trimfill(
         fill=fill,
         slab=tuple(slab_f),
         iterations=it,
+        notes=tuple(notes),
     )

@@ -254,7 +254,7 @@ def events_from_percent(percent: float | str, n: int) -> tuple[int, str]:
     if not (0 <= value <= 100):
         raise UserInputError(f"percent = {percent!r}: must be between 0 and 100")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        if isinstance(n, float) and n.is_integer() and n >= 1:
+        if isinstance(n, float) and float(n).is_integer() and n >= 1:
             n = int(n)
         else:
             raise UserInputError(f"n = {n!r}: must be a whole number >= 1")

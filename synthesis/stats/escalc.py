@@ -220,7 +220,7 @@ def escalc_table(
         detail = ", ".join(f"{c}: {a.size}" for c, a in arrays.items())
         raise UserInputError(f"columns have different lengths ({detail})")
     k = lengths.pop() if lengths else 0
-    index = data.index if is_frame else pd.RangeIndex(k)
+    index = data.index if isinstance(data, pd.DataFrame) else pd.RangeIndex(k)
     labels = list(index)
 
     assumed = np.zeros(k, dtype=bool)

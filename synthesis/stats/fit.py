@@ -109,12 +109,14 @@ def _fit_block(
     t = tau2[has]
     w = weights(dh, t)
     b, A, r = wls(dh, w)
-    knha = np.full(has.size, test == "knha") & (kh > 1)
+    knha = np.full(has.size, test in ("knha", "adhoc")) & (kh > 1)
     df = np.where(knha, kh - p, np.nan)
     vb = A
     if knha.any():
         rss = (w * r * r).sum(axis=0)
         s2w = np.where(rss <= _EPS, 0.0, np.where(kh > p, rss / (kh - p), np.nan))
+        if test == "adhoc":  # Knapp & Hartung's ad hoc truncation: never narrower than z
+            s2w = np.where(np.isnan(s2w), s2w, np.maximum(s2w, 1.0))
         vb = np.where(knha[:, None, None], s2w[:, None, None] * A, A)
     se = np.sqrt(np.diagonal(vb, axis1=1, axis2=2))
     zval = b / se

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import special
 
 from synthesis.errors import UserInputError
 from synthesis.stats.control import check_settings
 from synthesis.stats.many import refits
-from synthesis.stats.results import MetaResult
-from synthesis.stats.rma import as_vector, model_data, prepare
+from synthesis.stats.results import InfluenceResult, MetaResult
+from synthesis.stats.rma import as_vector, fit_prepared, model_data, plain, prepare
+from synthesis.warnings import ConvergenceWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,3 +121,108 @@ def cumul(
 
     index = pd.Index([slab[j] for j in idx], name="added")
     return refits(yi, v, first, yi.size, method, test, level, con, index)
+
+
+def influence(fit: MetaResult) -> InfluenceResult:
+    r"""Outlier and influential-case diagnostics of every study, as metafor's ``influence()``.
+
+    Each study is left out in turn and the model refitted with the same method, test
+    and level :cite:`viechtbauer2010metafor`. With ``b``, ``Var(b)`` the full fit,
+    ``b₍ᵢ₎``, ``Var(b₍ᵢ₎)``, τ²₍ᵢ₎ and ``s²₍ᵢ₎`` (the Knapp-Hartung factor, 1 under z)
+    the fit without study ``i``, and ``hᵢ`` its leverage in the full fit:
+
+    * ``rstudent = (yᵢ − xᵢ'b₍ᵢ₎) / √(s²₍ᵢ₎(vᵢ + τ²₍ᵢ₎) + xᵢ'Var(b₍ᵢ₎)xᵢ)``;
+    * ``dffits = xᵢ'(b − b₍ᵢ₎) / √(s²₍ᵢ₎ hᵢ (τ²₍ᵢ₎ + vᵢ))``;
+    * ``cook.d = (b − b₍ᵢ₎)'Var(b)⁻¹(b − b₍ᵢ₎)`` over all coefficients;
+    * ``cov.r = det Var(b₍ᵢ₎) / det Var(b)``;
+    * ``dfbs = (b − b₍ᵢ₎) / √(s²₍ᵢ₎ diag((X'W₍ᵢ₎X)⁻¹))`` with ``W₍ᵢ₎`` the weights of
+      all k studies at τ²₍ᵢ₎;
+    * ``inf`` marks ``|dffits| > 3√(p/(k−p))``, ``P(χ²_m ≤ cook.d) > 0.5``,
+      ``hat > 3p/k`` or any ``|dfbs| > 1``, as metafor.
+
+    Parameters
+    ----------
+    fit : MetaResult
+        A fitted model with k >= 2 (moderators allowed).
+
+    Returns
+    -------
+    InfluenceResult
+
+    Examples
+    --------
+    >>> from synthesis.stats import influence, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 1.20], [0.010, 0.020, 0.015, 0.030, 0.020])
+    >>> influence(fit).to_frame()["inf"].tolist()
+    ['', '', '', '', '*']
+    """
+    import pandas as pd
+
+    if not isinstance(fit, MetaResult):
+        raise UserInputError(
+            f"influence needs a fitted model (rma result); got {type(fit).__name__}."
+        )
+    k, p = fit.k, fit.p
+    if k - 1 < p + (0 if fit.method == "EE" else 1) and not (k == 2 and p == 1):
+        raise UserInputError(
+            f"influence needs more studies than coefficients; got k = {k}, p = {p}."
+        )
+    yi, vi = np.asarray(fit.yi), np.asarray(fit.vi)
+    X = np.ones((k, 1)) if fit.X is None else np.asarray(fit.X)
+    b = np.array([c.estimate for c in fit.coefficients])
+    vb = np.asarray(fit.vb)
+    btt = np.arange(p)  # every coefficient, as metafor's influence() (int.incl=FALSE)
+    w_full = 1.0 / (vi + fit.tau2)
+    hat = w_full * np.einsum("ij,jk,ik->i", X, np.linalg.inv((X.T * w_full) @ X), X)
+    con = dict(fit.control)
+    con["ll0check"] = con.get("ll0check", True)
+    names = ("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del")
+    out = {n: np.full(k, np.nan) for n in names}
+    dfbs = np.full((k, p), np.nan)
+    svb = np.linalg.inv(vb[np.ix_(btt, btt)])
+    for i in range(k):
+        keep = np.arange(k) != i
+        names_b = tuple(c.name for c in fit.coefficients)
+        sub = plain(yi[keep], vi[keep], [""] * (k - 1), None if fit.X is None else X[keep], names_b)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = fit_prepared(sub, fit.method, fit.test, fit.level, con, None, with_ci=False)
+        bd = np.array([c.estimate for c in res.coefficients])
+        vbd = np.asarray(res.vb)
+        w = 1.0 / (vi[keep] + res.tau2)
+        r = yi[keep] - X[keep] @ bd
+        rss = float(np.sum(w * r * r))
+        s2w = 1.0
+        if res.test == "knha":
+            s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1 - p)
+        xi = X[i]
+        resid = yi[i] - float(xi @ bd)
+        if abs(resid) < 100 * np.finfo(float).eps:
+            resid = 0.0
+        out["rstudent"][i] = resid / np.sqrt(vi[i] * s2w + float(xi @ vbd @ xi) + res.tau2 * s2w)
+        out["dffits"][i] = float(xi @ (b - bd)) / np.sqrt(s2w * hat[i] * (res.tau2 + vi[i]))
+        w_all = 1.0 / (vi + res.tau2)
+        vb_del = np.linalg.inv((X.T * w_all) @ X)
+        dfbs[i] = (b - bd) / np.sqrt(s2w * np.diag(vb_del))
+        dfb = (b - bd)[btt]
+        out["cook.d"][i] = float(dfb @ svb @ dfb)
+        out["cov.r"][i] = float(
+            np.linalg.det(vbd[np.ix_(btt, btt)]) / np.linalg.det(vb[np.ix_(btt, btt)])
+        )
+        out["tau2.del"][i] = res.tau2
+        out["QE.del"][i] = res.QE
+    frame = pd.DataFrame(out, index=pd.Index(fit.slab, name="slab"))
+    frame["hat"] = hat
+    frame["weight"] = np.asarray(fit.weights)
+    dfbs_names = [f"dfbs.{c.name}" for c in fit.coefficients] if p > 1 else ["dfbs"]
+    for j, name in enumerate(dfbs_names):
+        frame[name] = dfbs[:, j]
+    m = btt.size
+    infl = (
+        (np.abs(frame["dffits"]) > 3 * np.sqrt(p / (k - p)))
+        | (special.chdtr(m, frame["cook.d"].to_numpy()) > 0.5)
+        | (frame["hat"] > 3 * p / k)
+        | (np.abs(dfbs) > 1).any(axis=1)
+    )
+    frame["inf"] = np.where(infl, "*", "")
+    return InfluenceResult(frame)

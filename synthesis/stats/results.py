@@ -309,7 +309,7 @@ class MetaResult:
         lines.append(f"{qname}(df = {self.k - self.p}) = {_fmt(self.QE)}, p-val {_p_eq(self.QEp)}")
         if mr:
             lines.append("")
-            if self.test == "knha":
+            if self.test in ("knha", "adhoc"):
                 lines.append(
                     f"Test of Moderators (coefficients 2:{self.p}):\n"
                     f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = {_fmt(self.QM)}, "
@@ -323,13 +323,13 @@ class MetaResult:
         lines.append("")
         lines.append("Model Results:")
         lines.append("")
-        stat = "tval" if self.test == "knha" else "zval"
-        header = ["", "estimate", "se", stat] + (["df"] if self.test == "knha" else [])
+        stat = "tval" if self.test in ("knha", "adhoc") else "zval"
+        header = ["", "estimate", "se", stat] + (["df"] if self.test in ("knha", "adhoc") else [])
         header += ["pval", "ci.lb", "ci.ub", ""]
         rows = [header]
         for c in self.coefficients:
             row = [c.name, _fmt(c.estimate), _fmt(c.se), _fmt(c.zval)]
-            if self.test == "knha":
+            if self.test in ("knha", "adhoc"):
                 row.append(str(self.df))
             row += [_fmt_p(c.pval), _fmt(c.ci_lb), _fmt(c.ci_ub), _stars(c.pval)]
             rows.append(row)
@@ -355,7 +355,7 @@ class MetaResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        stat = "tval" if self.test == "knha" else "zval"
+        stat = "tval" if self.test in ("knha", "adhoc") else "zval"
         head = "".join(
             f"<th>{h}</th>" for h in ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub")
         )
@@ -416,6 +416,38 @@ class RegtestResult:
     model: str = "rma"
     predictor: str = "sei"
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``zval, pval, df, est, ci_lb, ci_ub``."""
+        import pandas as pd
+
+        keys = ("zval", "pval", "df", "est", "ci_lb", "ci_ub")
+        return pd.DataFrame([{c: getattr(self, c) for c in keys}])
+
+    def __str__(self) -> str:
+        kind = (
+            "meta-regression model"
+            if self.fit.method == "EE"
+            else "mixed-effects meta-regression model"
+        )
+        stat = "t" if self.df is not None else "z"
+        df = f"(df = {self.df})" if self.df is not None else ""
+        return "\n".join(
+            [
+                "Regression Test for Funnel Plot Asymmetry",
+                "",
+                f"Model:     {kind}",
+                "Predictor: standard error",
+                "",
+                f"Test for Funnel Plot Asymmetry: {stat}{df} = {_fmt(self.zval)}, "
+                f"p {_p_eq(self.pval)}",
+                f"Limit Estimate (as sei -> 0):   b = {_fmt(self.est)} "
+                f"(CI: {_fmt(self.ci_lb)}, {_fmt(self.ci_ub)})",
+            ]
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
 
 @dataclass(frozen=True)
 class TrimfillResult:
@@ -436,6 +468,27 @@ class TrimfillResult:
     fill: _Array = field(compare=False, repr=False)
     slab: tuple[str, ...] = field(repr=False)
     iterations: int = 0
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The observed and imputed studies: ``yi, vi, fill`` indexed by label."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"yi": self.yi, "vi": self.vi, "fill": self.fill},
+            index=pd.Index(self.slab, name="slab"),
+        )
+
+    def __str__(self) -> str:
+        head = (
+            f"Estimated number of missing studies on the {self.side} side: {self.k0} "
+            f"(SE = {_fmt(self.se_k0)})"
+        )
+        notes = "".join(f"\nNote: {n}" for n in self.notes)
+        return head + notes + "\n\n" + str(self.fit)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
 
 
 @dataclass(frozen=True)
@@ -481,3 +534,103 @@ class SubgroupResult:
             [{c: getattr(self.fits[g], c) for c in cols} for g in self.groups],
             index=pd.Index(self.groups, name="group"),
         )
+
+    def __str__(self) -> str:
+        table = self.to_frame().to_string(float_format=lambda x: f"{x:.4f}")
+        mixed = (
+            f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]})"
+            if self.QMdf[1] is not None
+            else f"QM(df = {self.QMdf[0]})"
+        )
+        return "\n".join(
+            [
+                "Subgroup analyses (separate tau^2 per subgroup)",
+                "",
+                table,
+                "",
+                "Test for Subgroup Differences (separate tau^2): "
+                f"Q(df = {self.Qb_df}) = {_fmt(self.Qb)}, p-val {_p_eq(self.Qb_p)}",
+                f"Test of Moderators (common tau^2): {mixed} = {_fmt(self.QM)}, "
+                f"p-val {_p_eq(self.QMp)}",
+            ]
+        )
+
+    def _repr_html_(self) -> str:
+        tests = html.escape(str(self).split("\n\n")[-1]).replace("\n", "<br>")
+        return (
+            f"<div>{self.to_frame().to_html(float_format=lambda x: f'{x:.4f}')}<p>{tests}</p></div>"
+        )
+
+
+class _TableResult:
+    """A result that is a table: printed, shown and exported as its frame."""
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return str(self.to_frame().to_string(float_format=lambda x: f"{x:.4f}"))
+
+    def _repr_html_(self) -> str:
+        return str(self.to_frame().to_html(float_format=lambda x: f"{x:.4f}"))
+
+
+@dataclass(frozen=True, eq=False)
+class InfluenceResult(_TableResult):
+    """Case diagnostics of every study, as metafor's ``influence()``.
+
+    Columns of :meth:`to_frame`: ``rstudent`` (externally studentized residual),
+    ``dffits``, ``cook.d`` (Cook's distance), ``cov.r`` (covariance ratio),
+    ``tau2.del`` and ``QE.del`` (τ² and QE without the study), ``hat`` (leverage),
+    ``weight`` (in %), ``dfbs`` (DFBETAS, one column per coefficient) and ``inf``
+    (``"*"`` for a study influential by metafor's criteria).
+    """
+
+    frame: pd.DataFrame = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The diagnostics, one row per study (a copy)."""
+        return self.frame.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class PredictResult(_TableResult):
+    """Predicted (pooled) value with CI and prediction interval, as metafor's ``predict``.
+
+    With ``transf`` the values are on the transformed scale (bounds sorted) and ``se``
+    is NaN, as metafor.
+    """
+
+    pred: float
+    se: float
+    ci_lb: float
+    ci_ub: float
+    pi_lb: float
+    pi_ub: float
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row ``pred, se, ci.lb, ci.ub, pi.lb, pi.ub``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [[self.pred, self.se, self.ci_lb, self.ci_ub, self.pi_lb, self.pi_ub]],
+            columns=["pred", "se", "ci.lb", "ci.ub", "pi.lb", "pi.ub"],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ConfintResult(_TableResult):
+    """Confidence intervals of τ², τ, I² and H², as metafor's ``confint``."""
+
+    frame: pd.DataFrame = field(repr=False)
+    level: float = 95.0
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows ``tau^2, tau, I^2(%), H^2``; columns ``estimate, ci.lb, ci.ub``."""
+        return self.frame.copy()
+
+    def __str__(self) -> str:
+        text = "\n" + super().__str__()
+        return text + "".join(f"\nNote: {n}" for n in self.notes)

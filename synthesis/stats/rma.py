@@ -123,7 +123,8 @@ def prepare(yi: object, vi: object, mods: object, slab: object, *, stacklevel: i
         slabs = tuple(f"Study {i + 1}" for i in range(k_all))
         slab_given = False
     else:
-        slabs = unique_labels([str(s) for s in (slab if not isinstance(slab, str) else [slab])])
+        given = [slab] if isinstance(slab, str) else list(slab)  # type: ignore[call-overload]
+        slabs = unique_labels([str(s) for s in given])
         if len(slabs) != k_all:
             raise UserInputError(
                 f"slab has {len(slabs)} labels but yi has {k_all} values; they must match."
@@ -264,10 +265,10 @@ def fit_prepared(
             "k = 1: the result is the single study itself; τ² is fixed at 0 and no "
             "heterogeneity can be estimated (as metafor)."
         )
-        if test == "knha":
-            notes.append('k = 1: test="knha" is not possible; test="z" used (as metafor).')
+        if test in ("knha", "adhoc"):
+            notes.append(f'k = 1: test="{test}" is not possible; test="z" used (as metafor).')
             test = "z"
-    if method == "EE" and test == "knha":
+    if method == "EE" and test in ("knha", "adhoc"):
         notes.append(
             "The Knapp-Hartung method is not meant to be used with the equal-effects model "
             "(metafor warns likewise); results computed as requested."
@@ -304,7 +305,7 @@ def fit_prepared(
         )
         for j in range(p)
     )
-    df = int(res["df"][0]) if test == "knha" else None
+    df = int(res["df"][0]) if test in ("knha", "adhoc") else None
     w = res["weights"][:, 0]
     return MetaResult(
         k=k,
@@ -403,11 +404,13 @@ def rma(
     method : str, default "REML"
         τ² estimator: ``"EE"`` (alias ``"FE"``), ``"DL"``, ``"HE"``, ``"SJ"``,
         ``"PM"``, ``"ML"``, ``"REML"``, ``"EB"``; see :mod:`synthesis.stats.tau2`.
-    test : {"z", "knha"}, default "z"
+    test : {"z", "knha", "adhoc"}, default "z"
         Wald-type z tests, or the Knapp-Hartung method :cite:`knapp2003improved`:
         ``Var(b) = s² (X'WX)⁻¹`` with ``s² = y'Py/(k−p)`` (not truncated at 1), t
         and F tests with ``k − p`` degrees of freedom. When all residuals are zero
         (identical ``yi``) ``s² = 0``: se = 0, p = 0 and a zero-width CI, as metafor.
+        ``"adhoc"`` is Knapp and Hartung's ad hoc variant (metafor ``test="adhoc"``):
+        ``s²`` truncated below at 1, so the interval is never narrower than under z.
     level : float, default 95
         Confidence level in percent, strictly between 1 and 100. Values <= 1 are
         refused because metafor would read them as proportions.

@@ -103,8 +103,8 @@ def transf_ipft_hm(yi: ArrayLike, ni: ArrayLike) -> float | FloatArray:
         s = np.sin(2 * t)
         z = 0.5 * (1 - np.sign(np.cos(2 * t)) * np.sqrt(1 - (s + (s - 1 / s) / nhm) ** 2))
     z = np.where(np.isnan(z), np.nan, z)
-    z[t > _pft(1.0, nhm)] = 1.0
-    z[t < _pft(0.0, nhm)] = 0.0
+    z[t > _pft(1.0, float(nhm))] = 1.0
+    z[t < _pft(0.0, float(nhm))] = 0.0
     return _out(z)
 
 
