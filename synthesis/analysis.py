@@ -160,6 +160,7 @@ class OutcomeAnalysis:
                     "es_method": r.es_method,
                     "derived": r.derived,
                     "assumed": r.assumed,
+                    "from_p": r.from_p,
                     "risk_of_bias": r.rob,
                 }
             )
@@ -170,7 +171,7 @@ class OutcomeAnalysis:
 #: Columns of :meth:`OutcomeAnalysis.study_table`.
 STUDY_TABLE_COLUMNS = (
     "study", "label", "design", "n", "timepoint", "status", "reason", "yi", "vi", "estimate",
-    "ci_lb", "ci_ub", "weight", "es_method", "derived", "assumed", "risk_of_bias",
+    "ci_lb", "ci_ub", "weight", "es_method", "derived", "assumed", "from_p", "risk_of_bias",
 )  # fmt: skip
 
 

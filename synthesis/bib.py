@@ -325,5 +325,24 @@ def format_reference(ref: Reference, *, html_output: bool = False) -> str:
         parts.append(f'<a href="{esc(link)}">{esc(link)}</a>' if html_output else link)
     elif ref.get("url"):
         url = ref.get("url")
-        parts.append(f'<a href="{esc(url)}">{esc(url)}</a>' if html_output else url)
+        if html_output and link_allowed(url):
+            parts.append(f'<a href="{esc(url)}">{esc(url)}</a>')
+        else:  # javascript:, data:, file: ... are shown as text, never as a link
+            parts.append(esc(url))
     return " ".join(parts)
+
+
+#: URL schemes a reference may link to in the reports.
+LINK_SCHEMES = ("http", "https", "doi")
+
+
+def link_allowed(url: str) -> bool:
+    """True when ``url`` is an http, https or doi address (safe to render as a link).
+
+    >>> link_allowed("https://doi.org/10.1/x"), link_allowed(" JavaScript:alert(1)")
+    (True, False)
+    """
+    from urllib.parse import urlsplit
+
+    cleaned = "".join(ch for ch in url if ch.isprintable() and not ch.isspace())
+    return urlsplit(cleaned).scheme.lower() in LINK_SCHEMES

@@ -537,6 +537,14 @@ def _direction_and_p(
         sign = (yi > null) - (yi < null)
         out["direction"] = sign if spec.direction == "higher is better" else -sign
         out["direction_how"] = "from the sign of the effect size"
+    elif (own := _own_metric(data)) is not None and spec.direction != "not applicable":
+        metric, est, _ = own
+        ref = 1.0 if metric in _RATIO_METRICS else 0.0
+        sign = (est > ref) - (est < ref)
+        out["direction"] = sign if spec.direction == "higher is better" else -sign
+        out["direction_how"] = (
+            f"from the sign of the reported {metric} {est:g} against {ref:g} ({spec.direction})"
+        )
     else:
         out["direction_how"] = (
             "not known: a single-group result has no comparator"
@@ -550,7 +558,40 @@ def _direction_and_p(
     elif finite and null is not None:
         out["p"] = float(2 * norm.sf(abs(yi - null) / math.sqrt(vi)))
         out["p_how"] = "computed from the effect size and its variance (Wald z)"
+    elif (own := _own_metric(data)) is not None and math.isfinite(own[2]):
+        metric, est, se = own
+        centre = math.log(est) if metric in _RATIO_METRICS else est
+        out["p"] = float(2 * norm.sf(abs(centre) / se))
+        out["p_how"] = (
+            f"computed from the reported {metric} and its {data.level:g}% CI"
+            + (" (log scale)" if metric in _RATIO_METRICS else "")
+            + " (Wald z)"
+        )
     return out
+
+
+_RATIO_METRICS = ("OR", "RR", "HR")
+
+
+def _own_metric(data: Any) -> tuple[str, float, float] | None:
+    """(metric, estimate, SE on the analysis scale) of a reported effect that the
+    question's measure cannot use; SE is NaN without a CI or SE. None otherwise."""
+    from synthesis import stats
+
+    if not isinstance(data, records.ReportedEffect):
+        return None
+    est = _v(data.estimate)
+    ratio = data.metric in _RATIO_METRICS
+    if not math.isfinite(est) or (ratio and est <= 0):
+        return None
+    se = math.nan
+    if data.ci is not None:
+        lo, hi = _v(data.ci[0]), _v(data.ci[1])
+        if not ratio or (lo > 0 and hi > 0):
+            se = float(stats.se_from_ci(lo, hi, data.level, log=ratio))
+    elif data.se is not None and not ratio:
+        se = _v(data.se)
+    return data.metric, est, se
 
 
 def _analysed_n(data: Any, study: records.Study) -> tuple[float, str]:

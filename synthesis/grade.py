@@ -245,11 +245,7 @@ def _indirectness(
 def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
     nat = analysis.natural()
     if nat is None and not analysis.pooled_rows:
-        return GradeStep(
-            "imprecision",
-            -2,
-            "no effect estimate: the studies report the direction of the result only",
-        )
+        return _imprecision_direction_only(analysis)
     m = analysis.measure
     ois = 400 if m in ("SMD", "SMCC", "SMCR", "MD", "ZCOR", "COR") else 300
     problems = []
@@ -301,6 +297,31 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
     change = -min(levels, 2)
     reason = "; ".join(problems) if problems else "narrow interval and enough participants"
     return GradeStep("imprecision", change, reason)
+
+
+def _imprecision_direction_only(analysis: OutcomeAnalysis) -> GradeStep:
+    """Imprecision when no study gives an estimate: two levels down.
+
+    GRADE's guidance for synthesis without meta-analysis [campbell2020swim]_
+    [higgins2023cochrane]_: with only the direction of effect known there is no estimate
+    of the size of the effect nor of its precision, so imprecision is rated down (very
+    serious), whatever the vote count; the reason states the vote count and sign test.
+    """
+    from synthesis.swim_outcomes import outcome_swim
+
+    v = outcome_swim(analysis).votes
+    if v is None:
+        said = "the studies report the direction of the result only"
+    else:
+        said = f"{v.positive} of {v.k} studies favour the intervention"
+        if v.positive + v.negative:
+            said += f", sign test p = {v.sign_test_p:.2g}"
+    return GradeStep(
+        "imprecision",
+        -2,
+        f"only the direction of effect is known ({said}): no estimate of the size of the "
+        "effect or of its precision",
+    )
 
 
 def _publication_bias(analysis: OutcomeAnalysis) -> GradeStep:

@@ -181,8 +181,8 @@ def effect_sizes(analysis: OutcomeAnalysis) -> pd.DataFrame:
     """Every study result for the outcome: status, effect size, and how it was obtained."""
     table = analysis.study_table()
     cols = ["label", "status", "reason", "n", "yi", "vi", "estimate", "ci_lb", "ci_ub",
-            "weight", "es_method", "derived", "assumed"]  # fmt: skip
-    table = table[cols].set_index("label")
+            "weight", "es_method", "derived", "assumed", "from_p"]  # fmt: skip
+    table = table[cols].set_index("label").rename(columns={"from_p": "derived from p"})
     table["n"] = table["n"].round().astype("Int64")  # participants are whole people
     return table
 
@@ -706,6 +706,234 @@ def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
     )
 
 
+# ----------------------------------------------------------------------------- SWiM
+
+
+def _swims(analyses: list[OutcomeAnalysis]) -> list:
+    from synthesis.swim_outcomes import question_swim
+
+    return question_swim(analyses)
+
+
+def vote_counts(analyses: list[OutcomeAnalysis]) -> Any:
+    """Vote count on the direction of effect and sign test per outcome [campbell2020swim]_.
+
+    One row per outcome with at least two studies reporting a direction (one vote per
+    study or cohort), with the plain sentence that reports it.
+    """
+    from synthesis.plain import fmt_p, votes_sentence
+
+    body = []
+    for s in _swims(analyses):
+        v = s.votes
+        if v is None:
+            continue
+        m = v.positive + v.negative
+        prop = (
+            f"{100 * v.prop_positive:.0f}% ({v.level:g}% CI {100 * v.prop_ci_lb:.0f}% to "
+            f"{100 * v.prop_ci_ub:.0f}%)"
+            if m
+            else "not defined"
+        )
+        body.append(
+            f"<tr><td>{_E(s.analysis.outcome.name)}</td><td>{v.k}</td><td>{v.positive}</td>"
+            f"<td>{v.negative}</td><td>{v.null}</td><td>{prop}</td>"
+            f"<td>{_E(fmt_p(v.sign_test_p)) if m else ''}</td>"
+            f"<td>{_E(votes_sentence(s.analysis))}</td></tr>"
+        )
+    if not body:
+        return _html("<p>No outcome has two or more studies reporting a direction.</p>")
+    return _html(
+        '<table class="votes"><thead><tr><th>Outcome</th><th>Studies with a direction</th>'
+        "<th>Favour the intervention</th><th>Favour the comparator</th><th>No difference</th>"
+        "<th>Proportion favourable (Wilson CI)</th><th>Sign test p (two-sided)</th>"
+        f"<th>In plain words</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "<p>Vote counting on the direction of effect, not on statistical significance: each "
+        "study (cohort) counts once. It shows whether there is any evidence of an effect, "
+        "not how large it is; a small study counts as much as a large one.</p>"
+    )
+
+
+def swim_details(analyses: list[OutcomeAnalysis]) -> Any:
+    """Per outcome: the results counted, combined p values and the spread of estimates."""
+    words: dict[int | None, str] = {1: "favourable", -1: "unfavourable", 0: "no difference"}
+    parts = []
+    for s in _swims(analyses):
+        a = s.analysis
+        if not s.voters and not s.unknown:
+            continue
+        rows = "".join(
+            f"<tr><td>{_E(r.label)}</td><td>{'' if not math.isfinite(r.n) else f'{r.n:.0f}'}"
+            f"</td><td>{_E(words.get(r.direction, 'not known'))}"
+            f"</td><td>{_E(r.direction_how)}</td>"
+            f"<td>{'' if not math.isfinite(r.p) else _E(f'p {r.p_bound} {r.p:.3g}')}"
+            f"{' (one-sided)' if r.p_sided == 'one-sided' and math.isfinite(r.p) else ''}</td>"
+            f"<td>{_E(r.p_how)}</td><td>{_E(r.status)}</td></tr>"
+            for r in (*s.voters, *s.unknown)
+        )
+        html_ = (
+            f"<h4>{_E(a.outcome.name)}</h4><table class='swim'><thead><tr><th>Study</th>"
+            "<th>n</th><th>Direction</th><th>How known</th><th>p</th><th>p from</th>"
+            f"<th>Pooling status</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+        c = s.combined
+        if c is not None:
+            rel = {"=": "=", "<=": "≤", ">=": "≥"}.get(c.bound)
+            if rel is None:
+                html_ += "<p>Combined p values not computed: bounded p values point both ways.</p>"
+            else:
+                weighted = (
+                    f"z = {c.stouffer_weighted_z:.3f}, p {rel} {c.stouffer_weighted_p:.4g}"
+                    if math.isfinite(c.stouffer_weighted_z)
+                    else "not computed (a sample size is missing)"
+                )
+                html_ += (
+                    f"<p>Combined one-sided p values in the favourable direction ({c.k} "
+                    f"studies): Stouffer z = {c.stouffer_z:.3f}, p {rel} {c.stouffer_p:.4g}; "
+                    f"Stouffer weighted by √n: {weighted}; Fisher χ² = {c.fisher_chi2:.3f} "
+                    f"on {c.fisher_df} df, p {rel} {c.fisher_p:.4g}"
+                    + (
+                        f" (bounds: {len(s.bounded)} p value(s) were reported only as bounds)"
+                        if c.bound != "="
+                        else ""
+                    )
+                    + f". This shows {_E(c.tells)}; it does not show {_E(c.cannot_tell)}.</p>"
+                )
+        est = s.estimates
+        if est is not None:
+            m = a.measure
+            from synthesis.plain import fmt_value
+
+            html_ += (
+                f"<p>Effect estimates not pooled ({est.k} studies, {_E(a.natural_name)}): "
+                f"median {_E(fmt_value(est.median, m))}, interquartile range "
+                f"{_E(fmt_value(est.q1, m))} to {_E(fmt_value(est.q3, m))}, range "
+                f"{_E(fmt_value(est.minimum, m))} to {_E(fmt_value(est.maximum, m))}. "
+                f"This shows {_E(est.tells)}; it gives no {_E(est.cannot_tell)}.</p>"
+            )
+        if s.votes is not None:
+            html_ += (
+                f"<p>The vote count shows {_E(s.votes.tells)}; it cannot show "
+                f"{_E(s.votes.cannot_tell.removeprefix('it '))}.</p>"
+            )
+        parts.append(html_)
+    if not parts:
+        return _html("<p>No study reports a direction for any outcome of this question.</p>")
+    return _html("".join(parts))
+
+
+def swim_items(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """The nine SWiM reporting items [campbell2020swim]_, answered from the analysis plan
+    and the results of this question."""
+    q = analyses[0].question
+    plan = q.analysis
+    swims = _swims(analyses)
+    pooled = [a for a in analyses if a.fit is not None]
+    voted = [s for s in swims if s.votes is not None]
+    measures = ", ".join(f"{a.outcome.name}: {a.measure}" for a in analyses)
+    hetero = (
+        "; ".join(f"{a.outcome.name}: I² = {a.fit.I2:.0f}%, τ² = {a.fit.tau2:.3g}" for a in pooled)
+        or "no outcome was pooled"
+    )
+    results = (
+        " ".join(
+            f"{s.analysis.outcome.name}: {s.votes.positive} of {s.votes.k} favourable"
+            + (
+                f" (sign test p = {s.votes.sign_test_p:.2g})."
+                if s.votes.positive + s.votes.negative
+                else "."
+            )
+            for s in voted
+        )
+        or "No outcome has two or more studies reporting a direction."
+    )
+    unknown = sum(len(s.unknown) for s in swims)
+    bounded = sum(len(s.bounded) for s in swims)
+    items = [
+        (
+            "1. Grouping studies for synthesis",
+            f"By the question's outcomes ({', '.join(a.outcome.name for a in analyses)}); "
+            f"designs pooled: {', '.join(q.designs)}. One result per study: results of the "
+            "same people (one cohort) or of one record (several time points) count once.",
+        ),
+        (
+            "2. Standardised metric and transformation",
+            f"Effect sizes per outcome ({measures}; metafor's measures). Where no effect "
+            "size can be computed, the direction of effect (favours the intervention, the "
+            "comparator, no difference) is the metric, as reported or from the sign of the "
+            "estimate; p values as reported, or from the estimate and its variance. Effect "
+            "sizes derived from p values (two-sample t, paired t, correlation t) are "
+            + ("used" if plan.effects_from_p else "not used")
+            + " in this question's plan.",
+        ),
+        (
+            "3. Synthesis methods",
+            f"Random-effects meta-analysis ({plan.method}, {plan.test} test, "
+            f"{plan.level:g}% intervals) when at least {plan.min_k} independent studies give "
+            "usable numbers; otherwise vote counting on the direction of effect with a Wilson "
+            "interval and a two-sided sign test, one-sided p values combined by Stouffer's "
+            "method (unweighted and weighted by √n) and Fisher's method (PyMARE), and the "
+            "median, interquartile range and range of unpooled estimates.",
+        ),
+        (
+            "4. Criteria used to prioritise results",
+            "Within a study or cohort, a result with a known direction is counted first, then "
+            "the pooled result, then one not excluded, then the one with most participants. "
+            "Protocols and results whose numbers contradict each other are not counted.",
+        ),
+        (
+            "5. Investigation of heterogeneity in reported effects",
+            f"Pooled outcomes: {hetero}. Outcomes without a pooled estimate: the effect "
+            "direction plot shows directions by study, sample size and risk of bias; too few "
+            "studies for a formal investigation.",
+        ),
+        (
+            "6. Certainty of evidence",
+            "GRADE per outcome (summary of findings above); where only the direction of effect "
+            "is known, imprecision is rated down two levels.",
+        ),
+        (
+            "7. Data presentation methods",
+            "Forest plots of effect sizes; the albatross plot (p value against sample size, "
+            "with effect-size contours); the effect direction plot (studies by outcome, arrows "
+            "sized by n, rows shaded by risk of bias, sign test per outcome); tables of every "
+            "result with how it was obtained.",
+        ),
+        ("8. Reporting results", results),
+        (
+            "9. Limitations of the synthesis",
+            "A vote count ignores the size and precision of each result, and the sign test "
+            "treats every study as equally likely to point either way under no effect; "
+            f"combined p values show that some study has an effect, not its size. {unknown} "
+            f"study result(s) have no known direction and {bounded} p value(s) are reported "
+            "only as bounds (they give bounds, never values). Studies reporting only a "
+            "direction may do so selectively.",
+        ),
+    ]
+    rows = "".join(f"<tr><th>{_E(k)}</th><td>{_E(v)}</td></tr>" for k, v in items)
+    return _html(f'<table class="swim-items"><tbody>{rows}</tbody></table>')
+
+
+def albatross_plot(analyses: list[OutcomeAnalysis]) -> Any:
+    """Albatross plot of every outcome's results (or a sentence when none can be drawn)."""
+    from synthesis.plots import albatross
+
+    fig = albatross(_swims(analyses))
+    if fig is None:
+        return _html("<p>No result has both a p value and a sample size.</p>")
+    return _html(_render(fig))  # inline SVG: its title and text alternative stay readable
+
+
+def effect_direction_plot(analyses: list[OutcomeAnalysis]) -> Any:
+    """Effect direction plot (revised form) of the question's outcomes."""
+    from synthesis.plots import effect_direction
+
+    fig = effect_direction(_swims(analyses))
+    if fig is None:
+        return _html("<p>No study reports a direction for any outcome.</p>")
+    return _html(_render(fig))
+
+
 def search_methods(base: EvidenceBase) -> Any:
     """How the studies of each question were found: the seed's references, then each
     search with its date (and where the date comes from), where it ran, its aim and terms."""
@@ -809,3 +1037,21 @@ def excluded_candidates(base: EvidenceBase) -> Any:
                 for v in frame[col]
             ]
     return table(frame, caption="Candidates found and not included")
+
+
+def data_still_needed(base: EvidenceBase) -> Any:
+    """Every number still to be found, one row per gap: the whole list, never truncated.
+
+    A DataFrame longer than pandas' ``display.max_rows`` is shown cut to its first and
+    last rows; this list is what a reader acts on, so it is rendered in full.
+    """
+    from synthesis.evidence_map import data_still_needed as gaps
+
+    table = gaps(base).drop(columns="study")
+    if table.empty:
+        return _html("<p>No numbers are missing: every record can contribute.</p>")
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", None):  # whole sentences, every row
+        body = table.to_html(index=False, escape=True, na_rep="", max_rows=None, border=0)
+    return _html(f'<p>{len(table)} gaps.</p><div class="data-still-needed">{body}</div>')

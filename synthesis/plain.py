@@ -380,7 +380,7 @@ def effect_text(analysis: OutcomeAnalysis) -> str:
     m = analysis.measure
     ends = interval(analysis)
     if ends is None:
-        return "no numbers"
+        return votes_effect_text(analysis)
     est, lo, hi = ends
     ci = fmt_interval(lo, hi, m)
     if not verdict(lo, hi, analysis.outcome).informative:
@@ -443,6 +443,19 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     narrative = [r for r in analysis.rows if r.status == "narrative"]
     awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
     parts = [f"No pooled estimate for {name}: {analysis.reason}."]
+    if len(single) > 1:  # the plan does not pool this few studies: shown side by side
+        side = table[table.status == "pooled"]
+        shown = [
+            f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI "
+            f"{fmt_interval(r.ci_lb, r.ci_ub, m)})"
+            if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
+            else f"{r.label}: uninformative"
+            for r in side.itertuples()
+        ]
+        parts.append("The studies side by side: " + "; ".join(shown) + ".")
+    said_votes = votes_sentence(analysis)
+    if said_votes:
+        parts.append(said_votes)
     if narrative and base is not None:
         said = []
         for r in narrative:
@@ -475,6 +488,71 @@ def _narrative_data(base: EvidenceBase, study: str, analysis: OutcomeAnalysis): 
         ):
             return oc.data
     return None
+
+
+# ----------------------------------------------------------------------------- SWiM
+
+
+def fmt_p(p: float) -> str:
+    """A p value for readers: two decimals, three below 0.01, 'less than 0.001' below that."""
+    if not math.isfinite(p):
+        return "not available"
+    if p >= 0.01:
+        return f"{p:.2f}"
+    if p >= 0.001:
+        return f"{p:.3f}"
+    return "less than 0.001"
+
+
+def _benefit(analysis: OutcomeAnalysis) -> tuple[str, str]:
+    """How a favourable and an unfavourable result are called for this outcome."""
+    if analysis.measure in ("ZCOR", "COR"):
+        return "found a favourable association", "the opposite"
+    return "found benefit", "harm"
+
+
+def votes_sentence(analysis: OutcomeAnalysis) -> str:
+    """'k of n studies found benefit; this could be chance with probability p.' ('' when
+    fewer than two studies report a direction) [campbell2020swim]_.
+
+    The probability is the two-sided sign test's: how often a split at least this uneven
+    would arise if the intervention made no difference. Studies of no difference are
+    counted in n but, as ties, not in the test.
+    """
+    from synthesis.swim_outcomes import outcome_swim
+
+    v = outcome_swim(analysis).votes
+    if v is None:
+        return ""
+    good, bad = _benefit(analysis)
+    text = f"{v.positive} of {v.k} studies {good}"
+    others = []
+    if v.negative:
+        others.append(f"{v.negative} {bad}")
+    if v.null:
+        others.append(f"{v.null} no difference")
+    if others:
+        text += f" ({', '.join(others)})"
+    if v.positive + v.negative == 0:
+        return text + "; with no study pointing either way, chance cannot be judged."
+    return (
+        f"{text}; this could be chance with probability {fmt_p(v.sign_test_p)} (how often a "
+        "split at least this uneven would arise if it made no difference). These studies do "
+        "not tell how large any effect is."
+    )
+
+
+def votes_effect_text(analysis: OutcomeAnalysis) -> str:
+    """The SoF 'effect' cell of an outcome without an estimate: its vote count and sign
+    test when at least two studies report a direction, else 'no numbers'."""
+    from synthesis.swim_outcomes import outcome_swim
+
+    v = outcome_swim(analysis).votes
+    if v is None:
+        return "no numbers"
+    good, _ = _benefit(analysis)
+    test = f"; sign test p = {fmt_p(v.sign_test_p)}" if v.positive + v.negative else ""
+    return f"direction only: {v.positive} of {v.k} studies {good}{test}; no effect size"
 
 
 #: What each verdict category means, for robustness sentences.

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
+    from synthesis.swim_outcomes import OutcomeSwim
 
 _RC: Any = {"svg.hashsalt": "synthesis", "svg.fonttype": "none", "font.size": 9}
 
@@ -64,7 +65,9 @@ class SvgFigure:
     def __init__(self, figure: Figure, title: str = "", description: str = "") -> None:
         self.figure = figure
         self.title = title
+        #: text alternative: what the figure shows, for readers who cannot see it
         self.description = description
+        self.alt = description
         self._svg: str | None = None
 
     def svg(self) -> str:
@@ -201,10 +204,15 @@ def forest_description(analysis: OutcomeAnalysis) -> str:
     return " ".join(parts)
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def _wrap_lines(text: str, width: int) -> list[str]:
     import textwrap
 
     return textwrap.wrap(text, width) or [""]
+
+
+def _forest_label(label: str, from_p: bool) -> str:
+    """A study's forest-plot label; effect sizes derived from a p value say so."""
+    return f"{label} (derived from p)" if from_p else label
 
 
 def forest(
@@ -299,7 +307,7 @@ def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFi
     other = shown[shown.status != "pooled"]
     nat = analysis.natural()
     m = analysis.measure
-    reasons = {r.Index: _wrap(f"{r.status}: {r.reason}", 48) for r in other.itertuples()}
+    reasons = {r.Index: _wrap_lines(f"{r.status}: {r.reason}", 48) for r in other.itertuples()}
     n_rows = (
         len(pooled)
         + (2.5 if nat else 0)
@@ -318,7 +326,7 @@ def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFi
             ax.scatter([r.estimate], [y], s=size, marker="s", color="#1f4e79", zorder=3)
             weight = f"{r.weight:.1f}%" if math.isfinite(r.weight) else ""
             ci = f"{_fmt(r.estimate, m)} [{_fmt(r.ci_lb, m)}, {_fmt(r.ci_ub, m)}]"
-            labels.append((y, r.label, ci, weight, {}))
+            labels.append((y, _forest_label(r.label, r.from_p), ci, weight, {}))
         if nat is not None:
             y -= 1.5
             xs = [nat.ci_lb, nat.estimate, nat.ci_ub, nat.estimate]
@@ -349,7 +357,7 @@ def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFi
                     edgecolors="#6e6e6e", zorder=3,
                 )  # fmt: skip
                 ci = f"{_fmt(r.estimate, m)} [{_fmt(r.ci_lb, m)}, {_fmt(r.ci_ub, m)}]"
-                labels.append((y, r.label, ci, "", {"color": "#595959"}))
+                labels.append((y, _forest_label(r.label, r.from_p), ci, "", {"color": "#595959"}))
                 note = {"size": 7.5, "color": "#595959", "style": "italic", "align": "right"}
                 for i, line in enumerate(reasons[r.Index]):
                     y -= 0.45 if i == 0 else 0.6
@@ -562,3 +570,292 @@ def rob_summary(base: EvidenceBase, study_ids: list[str]) -> SvgFigure:
         "Risk of bias by study and tool, with a summary per domain",
         "Risk-of-bias judgements, one panel per tool. " + " ".join(lines),
     )
+
+
+# ----------------------------------------------------------------------------- SWiM plots
+
+#: Contour effect sizes per albatross design (Cohen's small, moderate, large).
+ALBATROSS_CONTOURS = {
+    "two-group": (0.2, 0.5, 0.8),
+    "paired": (0.2, 0.5, 0.8),
+    "correlation": (0.1, 0.3, 0.5),
+}
+#: Which albatross design fits a question's measure.
+ALBATROSS_DESIGN_OF = {
+    "SMD": "two-group",
+    "MD": "two-group",
+    "SMCC": "paired",
+    "SMCR": "paired",
+    "ZCOR": "correlation",
+    "COR": "correlation",
+}
+_DIRECTION_COLOURS = {1: "#1f4e79", -1: "#c55a11", 0: "#7f7f7f"}
+_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h", "*", "p")
+
+
+def albatross_design(swims: list[OutcomeSwim]) -> str:
+    """The contour design for a question: that of its most common measure (two-group SMD
+    contours for outcomes such as proportions, whose studies compare two groups)."""
+    from collections import Counter
+
+    counts = Counter(ALBATROSS_DESIGN_OF.get(s.analysis.measure, "two-group") for s in swims)
+    return counts.most_common(1)[0][0] if counts else "two-group"
+
+
+def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigure | None:
+    """Albatross plot [harrison2017albatross]_: p value against sample size, by direction.
+
+    Each point is one study's result (one per study and outcome, as voted): its two-sided
+    p value on the horizontal axis, on a log scale that runs from p = 1 in the middle to
+    small p values on the right (favours the intervention) and on the left (favours the
+    comparator); its total sample size on the vertical axis (log scale). Contours show
+    where results of one effect size would lie (:func:`synthesis.stats.swim.albatross_n`):
+    SMD 0.2, 0.5, 0.8 for two-group designs, SMCC for before-after designs, r 0.1, 0.3,
+    0.5 for correlations. A p value reported only as a bound is drawn hollow with an arrow
+    towards where the true value lies. Results of no difference are drawn at p = 1.
+    Returns None when no result has both a p value and a sample size.
+    """
+    import numpy as np
+    from matplotlib import rc_context
+
+    from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
+
+    design = design or albatross_design(swims)
+    points = []
+    missing = 0
+    for i, s in enumerate(swims):
+        for r in s.voters:
+            if math.isfinite(r.p) and math.isfinite(r.n) and r.n > 0:
+                p2 = min(1.0, 2 * r.p) if r.p_sided == "one-sided" else r.p
+                points.append((i, r, p2))
+            else:
+                missing += 1
+    if not points:
+        return None
+    p_min = min(p for _, _, p in points)
+    top = max(4.0, math.ceil(-math.log10(max(p_min, 1e-12))) + 1)
+    n_values = [r.n for _, r, _ in points]
+    n_lo = 10 ** math.floor(math.log10(max(min(n_values), 2)))
+    n_hi = 10 ** math.ceil(math.log10(max(n_values) * 1.5))
+    fig = _new_figure(7.5, 5.2)
+    with rc_context(_RC):
+        ax = fig.add_subplot(1, 1, 1)
+        ps = np.logspace(-top, -1e-3, 300)
+        for effect in ALBATROSS_CONTOURS[design]:
+            ns = np.array([albatross_n(float(p), effect, design) for p in ps])
+            keep = (ns >= n_lo) & (ns <= n_hi)
+            for side in (1, -1):
+                ax.plot(side * -np.log10(ps[keep]), ns[keep], color="#bbbbbb", lw=0.8, zorder=1)
+            if keep.any():
+                j = int(np.flatnonzero(keep)[0])
+                ax.text(
+                    -np.log10(ps[j]),
+                    ns[j],
+                    f" {effect:g}",
+                    color="#888888",
+                    fontsize=7,
+                    ha="left",
+                    va="bottom",
+                )
+        for i, r, p2 in points:
+            x = 0.0 if r.direction == 0 else r.direction * -math.log10(p2)
+            colour = _DIRECTION_COLOURS[r.direction or 0]
+            marker = _MARKERS[i % len(_MARKERS)]
+            hollow = r.p_bound != "="
+            ax.scatter(
+                [x],
+                [r.n],
+                s=36,
+                marker=marker,
+                zorder=3,
+                facecolors="white" if hollow else colour,
+                edgecolors=colour,
+            )
+            if hollow and r.direction:
+                further = (r.p_bound == "<") == (r.direction > 0)
+                dx = 0.35 if further else -0.35
+                ax.annotate(
+                    "",
+                    xy=(x + dx, r.n),
+                    xytext=(x, r.n),
+                    arrowprops={"arrowstyle": "->", "color": colour, "lw": 0.8},
+                )
+        ticks = list(range(-int(top), int(top) + 1))
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([("1" if t == 0 else f"1e-{abs(t)}") for t in ticks], fontsize=7)
+        ax.set_xlim(-top - 0.2, top + 0.2)
+        ax.axvline(0, color="#666666", lw=0.6, ls=":")
+        ax.set_yscale("log")
+        ax.set_ylim(n_lo, n_hi)
+        ax.set_ylabel("sample size (total n, log scale)")
+        ax.set_xlabel("two-sided p value (log scale)")
+        ax.text(0.01, 1.01, "◀ favours comparator", transform=ax.transAxes, fontsize=8)
+        ax.text(
+            0.99, 1.01, "favours intervention ▶", transform=ax.transAxes, fontsize=8, ha="right"
+        )
+        handles = []
+        for i, s in enumerate(swims):
+            if any(j == i for j, _, _ in points):
+                handles.append(
+                    ax.scatter(
+                        [],
+                        [],
+                        marker=_MARKERS[i % len(_MARKERS)],
+                        color="#444444",
+                        label=s.analysis.outcome.name,
+                    )
+                )
+        ax.legend(
+            handles=handles,
+            fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            ncol=2,
+            frameon=False,
+        )
+        measure = ALBATROSS_DESIGNS[design]
+        title = f"Albatross plot: {len(points)} results, contours of {measure}"
+        ax.set_title(title, loc="left", fontsize=10, pad=16)
+    alt = _albatross_alt(points, design, missing)
+    return SvgFigure(fig, title, alt)
+
+
+def _albatross_alt(points: list, design: str, missing: int) -> str:
+    from synthesis.stats.swim import ALBATROSS_DESIGNS
+
+    fav = sum(1 for _, r, _ in points if r.direction == 1)
+    unf = sum(1 for _, r, _ in points if r.direction == -1)
+    parts = [
+        f"Albatross plot of {len(points)} study results: {fav} favour the intervention, {unf} "
+        f"the comparator, {len(points) - fav - unf} show no difference. Contours of "
+        f"{ALBATROSS_DESIGNS[design]} for a {design} design."
+    ]
+    for _, r, p2 in points:
+        bound = "" if r.p_bound == "=" else f" (p {r.p_bound} bound)"
+        parts.append(f"{r.label}: n = {r.n:.0f}, p = {p2:.3g}{bound}.")
+    if missing:
+        parts.append(f"{missing} result(s) without a p value or a sample size are not drawn.")
+    return " ".join(parts)
+
+
+#: Arrow size by total sample size, as in the effect direction plot
+#: [thomson2013effect]_ [hiltonboon2021effect]_: large > 300, medium 50-300, small < 50.
+def _arrow_size(n: float) -> float:
+    if not math.isfinite(n):
+        return 30.0
+    return 150.0 if n > 300 else 75.0 if n >= 50 else 30.0
+
+
+def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
+    """Effect direction plot, revised form [hiltonboon2021effect]_ [thomson2013effect]_.
+
+    Rows are studies, columns outcome domains. ▲ the result favours the intervention,
+    ▼ the comparator, ◀▶ no difference or mixed, ? direction not reported; no statistical
+    significance is shown. Arrow size gives the sample size (large > 300, medium 50-300,
+    small < 50). Rows are shaded by the study's overall risk of bias. The last row gives
+    the vote count and the two-sided sign-test p per domain (with at least 2 studies).
+    Returns None when no study gives a direction for any outcome.
+    """
+    from matplotlib import rc_context
+
+    def told(s: OutcomeSwim) -> tuple:
+        # results whose record gives a direction (mixed or unclear ones included)
+        return (*s.voters, *(r for r in s.unknown if r.direction_how.startswith("reported")))
+
+    cols = [s for s in swims if s.voters]
+    if not any(s.voters for s in cols):
+        return None
+    studies: dict[str, tuple[str, str]] = {}
+    for s in cols:
+        for r in told(s):
+            studies.setdefault(r.key, (r.label, r.rob))
+    order = sorted(studies, key=lambda k: studies[k][0])
+    n_rows, n_cols = len(order), len(cols)
+    fig = _new_figure(3.2 + 1.25 * n_cols, 1.8 + 0.34 * (n_rows + 1))
+    with rc_context(_RC):
+        ax = fig.add_subplot(1, 1, 1)
+        for i, key in enumerate(order):
+            y = n_rows - i
+            rob = studies[key][1]
+            ax.axhspan(y - 0.5, y + 0.5, color=ROB_COLOURS.get(rob, "#BBBBBB"), alpha=0.18, lw=0)
+            ax.text(-0.6, y, f"{studies[key][0]}  ({rob})", ha="right", va="center", fontsize=8)
+        for j, s in enumerate(cols):
+            cells = {r.key: r for r in told(s)}
+            for i, key in enumerate(order):
+                r = cells.get(key)
+                if r is None:
+                    continue
+                y, size = n_rows - i, _arrow_size(r.n)
+                if r.direction == 1:
+                    ax.scatter([j], [y], marker="^", s=size, color="#1f4e79")
+                elif r.direction == -1:
+                    ax.scatter([j], [y], marker="v", s=size, color="#c55a11")
+                elif r.direction == 0 or "mixed" in r.direction_how:
+                    ax.scatter([j - 0.14], [y], marker="<", s=size, color="#7f7f7f")
+                    ax.scatter([j + 0.14], [y], marker=">", s=size, color="#7f7f7f")
+                else:
+                    ax.text(j, y, "?", ha="center", va="center", fontsize=9, color="#7f7f7f")
+            v = s.votes
+            foot = (
+                f"{v.positive} of {v.positive + v.negative}\np = {v.sign_test_p:.2g}"
+                if v is not None and v.positive + v.negative
+                else "fewer than 2"
+            )
+            ax.text(j, 0, foot, ha="center", va="center", fontsize=7)
+        ax.axhline(0.5, color="#666666", lw=0.6)
+        ax.text(
+            -0.6,
+            0,
+            "favourable of those pointing either way;\nsign test p (two-sided)",
+            ha="right",
+            va="center",
+            fontsize=7,
+        )
+        ax.set_xticks(range(n_cols))
+        ax.set_xticklabels([_wrap(s.analysis.outcome.name) for s in cols], fontsize=7)
+        ax.xaxis.tick_top()
+        ax.set_yticks([])
+        ax.set_xlim(-0.5, n_cols - 0.5)
+        ax.set_ylim(-0.6, n_rows + 0.6)
+        for side in ("left", "right", "top", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.text(
+            0,
+            -0.06,
+            "▲ favours intervention   ▼ favours comparator   ◀▶ no difference or "
+            "mixed   ? not reported. Large arrow n > 300, medium 50-300, small < 50. "
+            "Row shade: overall risk of bias.",
+            transform=ax.transAxes,
+            fontsize=7,
+            va="top",
+        )
+        title = f"Effect direction plot: {n_rows} studies, {n_cols} outcomes"
+        ax.set_title(title, loc="left", fontsize=10, pad=40)
+        fig.subplots_adjust(left=0.35)
+    return SvgFigure(fig, title, _effect_direction_alt(cols))
+
+
+def _wrap(text: str, width: int = 15) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)[:4])
+
+
+def _effect_direction_alt(cols: list[OutcomeSwim]) -> str:
+    words = {1: "favours the intervention", -1: "favours the comparator", 0: "no difference"}
+    parts = []
+    for s in cols:
+        said = [
+            f"{r.label} {words[r.direction]} (n = {r.n:.0f})"
+            if math.isfinite(r.n)
+            else f"{r.label} {words[r.direction]}"
+            for r in s.voters
+        ]
+        v = s.votes
+        test = (
+            f"; sign test p = {v.sign_test_p:.2g}"
+            if v is not None and v.positive + v.negative
+            else ""
+        )
+        parts.append(f"{s.analysis.outcome.name}: {'; '.join(said) or 'no direction'}{test}.")
+    return "Effect direction plot. " + " ".join(parts)

@@ -36,6 +36,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -814,26 +815,67 @@ def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
 
 
 @contextlib.contextmanager
-def _build_lock(cache_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the project's build (POSIX; a no-op elsewhere)."""
+def _build_lock(root: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the project's build (POSIX; a no-op elsewhere).
+
+    The lock is taken on the project folder itself, not on a file inside the cache, so
+    deleting ``.synthesis-cache`` during a build cannot release it.
+    """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / "build.lock").open("a") as fh:
+    fd = os.open(root, os.O_RDONLY)
+    try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise UserInputError(
-                f"{cache_dir.parent}: another `synthesis build` is running in this project; "
+                f"{root}: another `synthesis build` is running in this project; "
                 "wait for it to finish"
             ) from None
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _folder_mode() -> int:
+    """The mode a new folder gets under the current umask (mkdtemp would give 0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
+def _restore_killed_swap(reports: Path, say: Callable[[str], None]) -> None:
+    """Put back the previous reports if a build was killed between its two renames."""
+    if reports.exists() or reports.is_symlink():
+        return
+    olds = sorted(reports.parent.glob(f"{reports.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.rename(olds[-1], reports)
+        say(f"restored the previous {reports.name}/ left by a build that was interrupted")
+
+
+def _check_loopback() -> None:
+    """Fail fast when the loopback interface is down: kernels talk to the build over it."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+            server.bind(("127.0.0.1", 0))
+            server.listen(1)
+            with socket.create_connection(server.getsockname(), timeout=5):
+                pass
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot reach 127.0.0.1 ({exc.strerror or exc}): Jupyter kernels talk to the "
+            "build over the loopback interface; bring it up (e.g. `ip link set lo up`) "
+            "and build again"
+        ) from None
 
 
 def _previous_manifest(reports: Path) -> dict[str, dict[str, Any]]:
@@ -879,20 +921,59 @@ def _default_jobs() -> int:
     return max(1, min(4, cpus + 1))
 
 
-def _swap_into_place(tmp: Path, reports: Path) -> None:
-    """Replace ``reports`` by ``tmp`` with renames; the old folder survives a failure."""
+def _swap_into_place(tmp: Path, reports: Path, say: Callable[[str], None] = print) -> None:
+    """Replace ``reports`` by ``tmp`` with renames; the old folder survives a failure.
+
+    When ``reports`` cannot be renamed (a mount point such as a Docker volume: EBUSY;
+    or a folder whose parent forbids it: EPERM, EACCES, EXDEV), its contents are
+    replaced in place instead, with a message: that is not atomic, but the build's
+    work is kept. A folder that cannot be written at all is a user error.
+    """
     if not reports.exists() and not reports.is_symlink():
         os.rename(tmp, reports)
         return
     old = Path(tempfile.mkdtemp(prefix=f"{reports.name}.old-", dir=reports.parent))
     old.rmdir()
-    os.rename(reports, old)
+    try:
+        os.rename(reports, old)
+    except OSError as exc:
+        if exc.errno not in (errno.EBUSY, errno.EPERM, errno.EACCES, errno.EXDEV):
+            raise
+        say(
+            f"note: {reports} cannot be replaced by a rename ({errno.errorcode[exc.errno]}: "
+            "a mount point or a protected folder?); writing the new reports into it in place"
+        )
+        _replace_contents(tmp, reports)
+        return
     try:
         os.rename(tmp, reports)
     except BaseException:
         os.rename(old, reports)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _replace_contents(tmp: Path, reports: Path) -> None:
+    """Make ``reports`` hold exactly what ``tmp`` holds, writing inside it."""
+    try:
+        for child in list(reports.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        for child in sorted(tmp.iterdir()):
+            target = reports / child.name
+            if child.is_dir():
+                shutil.copytree(child, target)
+            else:
+                shutil.copy2(child, target)
+    except OSError as exc:
+        raise UserInputError(
+            f"{reports}: cannot write the reports into it ({exc.strerror}: {exc.filename}); "
+            "make the folder writable (is it immutable or read-only?) and build again"
+        ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run_coroutine(make: Callable[[], Any]) -> Any:
@@ -1086,7 +1167,13 @@ def build_reports(
     variant = planning.variant_name(params) if params else ""
     cache_dir = root / CACHE_DIRNAME
     reports = root / VARIANTS_DIRNAME / variant if variant else root / REPORTS_DIRNAME
-    with _build_lock(cache_dir):
+    if cache_dir.exists() and not cache_dir.is_dir():
+        raise UserInputError(
+            f"{cache_dir} is a file, not the build cache folder: delete or rename it "
+            "and build again"
+        )
+    with _build_lock(root):
+        _restore_killed_swap(reports, say)
         for stale in [
             *reports.parent.glob(f"{reports.name}.tmp-*"),
             *reports.parent.glob(f"{reports.name}.old-*"),
@@ -1185,9 +1272,12 @@ def build_reports(
                 dir=reports.parent if reports.parent.exists() else _mkdir(reports.parent),
             )
         )
+        os.chmod(tmp, _folder_mode())  # reports/ as any folder the user makes, not 0700
         try:
             (tmp / "academic").mkdir()
             (tmp / "commissioner").mkdir()
+            if any(j.reused is None and j.notebook is None for j in job_list):
+                _check_loopback()  # a kernel will start: fail now, not after 120 s
             pdf_error = _run_coroutine(
                 lambda: _pipeline(
                     job_list,
@@ -1211,7 +1301,7 @@ def build_reports(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
             )
-            _swap_into_place(tmp, reports)
+            _swap_into_place(tmp, reports, say)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

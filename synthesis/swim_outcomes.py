@@ -6,7 +6,8 @@
 
 * **one vote per study**: results that share a cohort (the same people) or come from one
   record (several time points) count once. The result counted is, in order, one with a
-  known direction, the pooled one, one not excluded, the one with the most participants.
+  known direction, the pooled one, one not excluded, one with a p value (for the combined
+  tests and the albatross plot), the one with the most participants.
   Results awaited (protocols) and results excluded because their numbers contradict
   each other (integrity errors) do not vote.
 * the vote count and sign test are shown when at least two studies report a direction;
@@ -76,6 +77,7 @@ def _priority(row: EffectRow) -> tuple:
         row.direction is None,
         row.status != "pooled",
         row.status == "excluded",
+        not math.isfinite(row.p),
         -(row.n if math.isfinite(row.n) else -1),
         row.label,
         row.study,
@@ -117,9 +119,9 @@ def outcome_swim(analysis: OutcomeAnalysis) -> OutcomeSwim:
     estimates = None
     if analysis.fit is None:
         table = analysis.study_table()
-        keys = {r.study for r in chosen}
-        values = table[table.study.isin(keys)]["estimate"].tolist()
-        estimates = summarise_estimates(values)
+        if not table.empty:
+            keys = {r.study for r in chosen}
+            estimates = summarise_estimates(table[table.study.isin(keys)]["estimate"].tolist())
     return OutcomeSwim(analysis, voters, unknown, votes, combined, estimates)
 
 

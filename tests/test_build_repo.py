@@ -47,11 +47,44 @@ outcomes:
 notes:
   - "<script>alert('note')</script> must show as text"
 """
+#: A student's result reported only as "p = .032 between groups, n 25 and 23".
+P_ONLY_STUDY = """\
+id: student2026p
+citation: student2026ponly
+label: Student 2026 (p only)
+design: randomised controlled
+status: published
+population:
+  description: Ward nurses
+  n: 48
+  source: abstract
+sources:
+  abstract:
+    doi: 10.1000/student.2026p
+    where: abstract
+outcomes:
+  - question: q2_mindfulness_training
+    outcome: self_compassion_controlled
+    name: Self-compassion, training versus waitlist
+    source: abstract
+    data:
+      kind: narrative
+      direction: favours intervention
+      p: 0.032
+      test: two-sample t
+      n1: 25
+      n2: 23
+      missing: group means and SDs
+"""
 NEW_BIB = """
 @article{student2026mindful,
   author = {Student, Ann},
   title = {A Test Study Added by a Student},
   journal = {Journal of Tests}, year = {2026}, doi = {10.1000/student.2026}}
+@article{student2026ponly,
+  author = {Student, Bea},
+  title = {A Trial Reported by Its p Value},
+  journal = {Journal of Tests}, year = {2026}, doi = {10.1000/student.2026p}}
 """
 
 
@@ -62,6 +95,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(ROOT / name, root / name)
     shutil.copy(ROOT / "references.bib", root / "references.bib")
     (root / "evidence/studies/student2026.yaml").write_text(NEW_STUDY, encoding="utf-8")
+    (root / "evidence/studies/student2026p.yaml").write_text(P_ONLY_STUDY, encoding="utf-8")
     with open(root / "references.bib", "a", encoding="utf-8") as fh:
         fh.write(NEW_BIB)
     assert main(["build", "--root", str(root)]) == 0
@@ -99,6 +133,35 @@ def test_student_study_is_pooled_and_shown(built):
     assert "Student 2026" in page
     academic = read(built / "reports/academic/q1_alliance.html")
     assert "Student, A. (2026). A Test Study Added by a Student." in academic
+
+
+@pytest.mark.parametrize("question", ["q2_mindfulness_training", "q3_open_dialogue"])
+def test_swim_section_and_plots_on_academic_and_commissioner_pages(built, question):
+    for side in ("academic", "commissioner"):
+        page = read(built / f"reports/{side}/{question}.html")
+        assert "Synthesis without meta-analysis" in page
+        assert "<title>Albatross plot" in page and "<title>Effect direction plot" in page
+        assert "Sign test p (two-sided)" in page  # the vote-count table
+    academic = read(built / f"reports/academic/{question}.html")
+    assert "9. Limitations of the synthesis" in academic
+    commissioner = read(built / f"reports/commissioner/{question}.html")
+    assert "9. Limitations of the synthesis" not in commissioner
+
+
+def test_student_p_only_result_in_votes_albatross_and_as_derived_smd(built):
+    academic = read(built / "reports/academic/q2_mindfulness_training.html")
+    commissioner = read(built / "reports/commissioner/q2_mindfulness_training.html")
+    for page in (academic, commissioner):
+        assert "Student 2026 (p only): n = 48, p = 0.032." in page  # albatross text alternative
+    assert "Student 2026 (p only) (derived from p)" in academic  # forest-plot label
+    assert "derived from p: two-sample t test, p = 0.032" in academic  # effect-size table
+    base = load_evidence(built)
+    a = analyse(base, "q2_mindfulness_training", "self_compassion_controlled")
+    row = next(r for r in a.rows if r.study == "student2026p")
+    assert row.status == "pooled" and row.from_p and row.direction == 1
+    assert "student2026p" in {
+        r.study for r in __import__("synthesis.swim_outcomes").swim_outcomes.outcome_swim(a).voters
+    }
 
 
 def test_record_text_is_escaped(built):

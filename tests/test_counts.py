@@ -30,13 +30,13 @@ HAND_COUNTS = {
     },
     "q2_mindfulness_training": {
         # Fortney 28 (1-day result pooled; its 9-month 23 not added), Krasner 70,
-        # MBCARE 12 = 110; Goodman 93, Hamilton-West 22 (T2 and T3 counted once),
-        # Martín-Asuero 87, Razzaque 2016 26 = 228.
-        "emotional_exhaustion": "110 (3); also reporting, not pooled: 228 (4)",
-        # Fortney 28 + Krasner 70; Goodman 93 + Hamilton-West 22.
-        "depersonalisation": "98 (2); also reporting, not pooled: 115 (2)",
-        # Fortney 28 + Krasner 70; MBCARE 12 + Goodman 93 + Hamilton-West 22.
-        "personal_accomplishment": "98 (2); also reporting, not pooled: 127 (3)",
+        # MBCARE 12 = 110; Goodman 93, Hamilton-West 21 (its T2 result, the larger of
+        # T2 n = 21 and T3 n = 13, counted once), Martín-Asuero 87, Razzaque 2016 26 = 227.
+        "emotional_exhaustion": "110 (3); also reporting, not pooled: 227 (4)",
+        # Fortney 28 + Krasner 70; Goodman 93 + Hamilton-West 21 (T2).
+        "depersonalisation": "98 (2); also reporting, not pooled: 114 (2)",
+        # Fortney 28 + Krasner 70; MBCARE 12 + Goodman 93 + Hamilton-West 13 (only T3).
+        "personal_accomplishment": "98 (2); also reporting, not pooled: 118 (3)",
         # van Wietmarschen 54 people at two time points (once) + Fendel 9 + MBCARE 17
         # (its narrative self-compassion result has no n of its own, so the population n,
         # 17 enrolled, counts) = 80; Marx 2014 gives no n (participants not known).
@@ -99,7 +99,7 @@ def test_key_findings_and_forest_use_the_same_count(base):
 
     analyses = analyse_question(base, "q2_mindfulness_training")
     html = key_findings(base, analyses).data
-    assert "<td>110 (3)</td><td>228 (4)</td>" in html
+    assert "<td>110 (3)</td><td>227 (4)</td>" in html
     ee = analyses[0]
     assert ee.participants == 110 and ee.count.pooled_studies == ee.k == 3
 

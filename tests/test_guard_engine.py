@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def test_build_with_an_outcome_no_study_reports(tmp_path, capsys):
     assert code == 0, out.err
     page = (root / "reports/academic/q1_alliance.html").read_text(encoding="utf-8")
     assert "Clinician empathy" in page
+    # item 13: the commissioner page forbids script; item 17: reports/ follows the umask
+    page = (root / "reports/commissioner/q1_alliance.html").read_text(encoding="utf-8")
+    assert "script-src 'none'" in page
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (root / "reports").stat().st_mode & 0o777 == 0o777 & ~mask
 
 
 # -- item 9: one vocabulary; what a question may ask, the engine can do -----------------
@@ -103,3 +110,15 @@ def test_question_vocabulary_is_refused_at_validate(tmp_path, capsys, old, new, 
         assert main([command, "--root", str(root)]) == 1
         err = capsys.readouterr().err
         assert "Traceback" not in err and expected in err
+
+
+def test_data_still_needed_is_shown_in_full():
+    from synthesis.evidence_map import data_still_needed
+
+    base = load_evidence(ROOT)
+    gaps = data_still_needed(base)
+    assert len(gaps) > 60  # more than pandas shows before truncating a table
+    page = nb.data_still_needed(base).data
+    assert f"<p>{len(gaps)} gaps.</p>" in page
+    for needed in gaps["needed"]:
+        assert __import__("html").escape(needed, quote=False) in page

@@ -39,6 +39,8 @@ def outcome(measure="SMD", direction="lower is better", thresholds=SMD_CUTS):
         (-0.41, 0.33, "benefit or harm", "a small reduction", "a small increase"),
         (-2.30, 1.46, "uninformative", "a large reduction", "a large increase"),
         (-0.2, -0.2, "benefit", "a small reduction", "a small reduction"),  # boundary counts
+        (-0.5, -0.5, "benefit", "a moderate reduction", "a moderate reduction"),  # boundary
+        (-0.8, -0.8, "benefit", "a large reduction", "a large reduction"),  # boundary
     ],
 )  # fmt: skip
 def test_verdict_of_the_whole_interval(lo, hi, category, low, high):
@@ -242,3 +244,22 @@ def test_thresholds_must_fit_the_measure():
 def test_every_question_states_its_test_with_a_reason(base):
     for q in base.questions.values():
         assert q.analysis.test_reason, q.id
+
+
+def test_when_the_plan_does_not_pool_two_studies_they_are_shown_side_by_side(project):
+    import yaml
+
+    from tests.conftest import MINI_STUDY
+
+    path = project / "evidence" / "questions" / "q1_alliance.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["analysis"]["min_k"] = 3  # Cochrane Handbook 10.10.4.4: few studies
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    other = MINI_STUDY.replace("id: smith2020", "id: other\ncohort: other")
+    other = other.replace("r: 0.30", "r: 0.10")
+    (project / "evidence" / "studies" / "other.yaml").write_text(other, encoding="utf-8")
+    a = analyse(load_evidence(project), "q1_alliance", "alliance")
+    assert a.fit is None and "pooling needs at least 3" in a.reason
+    text = describe(a)
+    assert "The studies side by side: " in text
+    assert text.count("95% CI") == 2
