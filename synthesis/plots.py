@@ -102,9 +102,8 @@ def _label_svg(svg: str, title: str, description: str) -> str:
     head, rest = svg[:end], svg[end + 1 :]
     attrs = f' role="img" aria-labelledby="t-{key}"'
     children = f'<title id="t-{key}">{escape(title or "Figure")}</title>'
-    if description:
-        attrs += f' aria-describedby="d-{key}"'
-        children += f'<desc id="d-{key}">{escape(description)}</desc>'
+    if description:  # an SVG's <desc> is its accessible description
+        children += f"<desc>{escape(description)}</desc>"
     return f"{head}{attrs}>{children}{rest}"
 
 
