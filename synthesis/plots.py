@@ -89,19 +89,17 @@ class SvgFigure:
 
 
 def _label_svg(svg: str, title: str, description: str) -> str:
-    """Give the SVG an accessible name and description: ``role="img"``, ``<title>`` and
-    ``<desc>`` as its first children, referenced by ``aria-labelledby``/``describedby``."""
-    import hashlib
+    """Give the SVG an accessible name and description: ``role="img"`` with
+    ``aria-label``, and ``<title>`` and ``<desc>`` as its first children."""
     from html import escape
 
-    key = hashlib.sha256(f"{title}\0{description}".encode()).hexdigest()[:10]
     # matplotlib numbers its groups text_1, patch_2 ... in every figure: on a page with
     # several figures the ids would repeat, so groups lose them (nothing refers to them)
     svg = re.sub(r'<g id="[^"]*"', "<g", svg)
     end = svg.index(">")
     head, rest = svg[:end], svg[end + 1 :]
-    attrs = f' role="img" aria-labelledby="t-{key}"'
-    children = f'<title id="t-{key}">{escape(title or "Figure")}</title>'
+    attrs = f' role="img" aria-label="{escape(title or "Figure")}"'
+    children = f"<title>{escape(title or 'Figure')}</title>"
     if description:  # an SVG's <desc> is its accessible description
         children += f"<desc>{escape(description)}</desc>"
     return f"{head}{attrs}>{children}{rest}"
