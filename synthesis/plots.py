@@ -590,6 +590,14 @@ _DIRECTION_COLOURS = {1: "#1f4e79", -1: "#c55a11", 0: "#7f7f7f"}
 _MARKERS = ("o", "s", "D", "^", "v", "P", "X", "h", "*", "p")
 
 
+#: Contour measures in readers' words (plot titles and text alternatives).
+_CONTOUR_WORDS = {
+    "SMD": "standardised mean difference",
+    "SMCC": "standardised mean change",
+    "ZCOR": "correlation",
+}
+
+
 def albatross_design(swims: list[OutcomeSwim]) -> str:
     """The contour design for a question: that of its most common measure (two-group SMD
     contours for outcomes such as proportions, whose studies compare two groups)."""
@@ -711,7 +719,8 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
             frameon=False,
         )
         measure = ALBATROSS_DESIGNS[design]
-        title = f"Albatross plot: {len(points)} results, contours of {measure}"
+        contours = _CONTOUR_WORDS.get(measure, measure)
+        title = f"Albatross plot: {len(points)} results, contours of {contours}"
         ax.set_title(title, loc="left", fontsize=10, pad=16)
     alt = _albatross_alt(points, design, missing)
     return SvgFigure(fig, title, alt)
@@ -725,7 +734,8 @@ def _albatross_alt(points: list, design: str, missing: int) -> str:
     parts = [
         f"Albatross plot of {len(points)} study results: {fav} favour the intervention, {unf} "
         f"the comparator, {len(points) - fav - unf} show no difference. Contours of "
-        f"{ALBATROSS_DESIGNS[design]} for a {design} design."
+        f"{_CONTOUR_WORDS.get(ALBATROSS_DESIGNS[design], ALBATROSS_DESIGNS[design])} for a "
+        f"{design} design."
     ]
     for _, r, p2 in points:
         bound = "" if r.p_bound == "=" else f" (p {r.p_bound} bound)"
