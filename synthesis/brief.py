@@ -338,6 +338,8 @@ def plain_reason(reason: str, base: EvidenceBase) -> str:
     )
     # the interval itself is in the table: without it, rows share the footnote
     reason = re.sub(r" \(-?[\d.]+%? to -?[\d.]+%?\)", "", reason)
+    reason = re.sub(r" \([^()]*sign test[^()]*\)", "", reason)  # the counts: in the detail
+    reason = reason.replace(" (the studies report the direction of the result only)", "")
     reason = re.sub(r"^(Risk of bias: [^:]+: )\d+% of the weight", r"\1most of the weight", reason)
     for sid, study in base.studies.items():
         if sid in reason:
@@ -375,8 +377,12 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
             domain, _, why = reason.partition(": ")  # "Imprecision: −2 levels: a; b"
             _, _, why = why.partition(": ") if re.match(r"[−+]\d level", why) else ("", "", why)
             pieces = why.split("; ") if domain == "Imprecision" else [why]
+            if domain == "Indirectness" and why.count(": ") > 1:  # several studies: name them
+                names = [x.split(": ")[0] for x in re.split(r"\.?; (?=[A-Z][^:;]*: )", why)]
+                pieces = [f"differs from the question in {_names(names)} (reasons in the detail)"]
             parts = [f"{domain}: {x}" for x in pieces if x]
             thresholds = re.sub(r" \([^()]*\)$", "", thresholds)  # its aside: in the plan
+            thresholds = re.sub(r", applied to [^:]*", "", thresholds)
             parts += [f"Thresholds used: {thresholds}"] if thresholds else []
             for part in parts:  # the thresholds' source is one footnote shared by all rows
                 if part not in notes:
@@ -459,8 +465,8 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
         )
     return (
         f'<div class="sof-block">{table}{other}'
-        '<p class="sof-notes-title"><strong>Why the certainty is what it is</strong> (each '
-        "lowers it one or two levels)</p>"
+        '<p class="sof-notes-title"><strong>Why the certainty is what it is</strong> '
+        "</p>"
         f"{footnotes}"
         '<p class="grade-levels-title"><strong>GRADE certainty levels</strong></p>'
         f'<ul class="grade-levels">{levels}</ul></div>'
