@@ -117,35 +117,123 @@ def _write_records(root: Path, n: int, rng: np.random.Generator) -> None:
         )
 
 
-def _has_build() -> bool:
-    proc = _cli("build", "--help", timeout=120)
-    return proc.returncode == 0
+RECORD = "evidence/studies/fortney2013.yaml"
+RECORD_VALUES = ("      mean_post: 28.9\n", "      mean_post: 24.9\n")
 
 
-def _build_times(notes: list[str]) -> tuple[float, float]:
-    if not _has_build():
-        notes.append("build: `synthesis build` is not available yet; reported as NaN.")
-        return math.nan, math.nan
+def _copy_repo(dest: Path) -> Path:
+    for name in ("evidence", "notebooks"):
+        shutil.copytree(ROOT / name, dest / name)
+    shutil.copy(ROOT / "references.bib", dest / "references.bib")
+    return dest
+
+
+def _executed(root: Path) -> list[str]:
+    manifest = json.loads((root / "reports" / "manifest.json").read_text(encoding="utf-8"))
+    return [e["name"] for e in manifest["notebooks"] if e["status"] == "executed"]
+
+
+def _timed(args: tuple[str, ...], cwd: Path, notes: list[str], what: str) -> float:
+    t0 = time.perf_counter()
+    proc = _cli(*args, cwd=cwd)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        notes.append(f"{what}: exit {proc.returncode}: {proc.stderr[-300:]!r}")
+        return math.nan
+    return seconds
+
+
+def _build_times(repeats: int, notes: list[str]) -> dict[str, Any]:
+    """Cold, unchanged and one-Q2-record-changed builds of a copy of the repository."""
+    out: dict[str, Any] = {}
+    n_cold = max(1, min(repeats, 3))
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "repo"
-        shutil.copytree(
-            ROOT,
-            copy,
-            ignore=shutil.ignore_patterns(
-                ".git", "__pycache__", "*.egg-info", ".pytest_cache", "reports", ".ruff_cache"
-            ),
+        copy = _copy_repo(Path(tmp) / "repo")
+        cold = [_timed(("build", "--force"), copy, notes, "build cold") for _ in range(n_cold)]
+        out["build_cold_s"] = statistics.median(cold)
+        warm = [_timed(("build",), copy, notes, "build unchanged") for _ in range(repeats)]
+        out["build_warm_s"] = statistics.median(warm)
+        record = copy / RECORD
+        text = record.read_text(encoding="utf-8")
+        if RECORD_VALUES[0] not in text:
+            notes.append(f"one record: {RECORD} no longer holds {RECORD_VALUES[0].strip()!r}")
+            return out
+        times, executed = [], []
+        for i in range(repeats):  # alternate the value: every build sees one record changed
+            old, new = RECORD_VALUES[i % 2], RECORD_VALUES[(i + 1) % 2]
+            text = text.replace(old, new)
+            record.write_text(text, encoding="utf-8")
+            times.append(_timed(("build",), copy, notes, "build one record"))
+            executed.append(len(_executed(copy)))
+        out["build_one_record_s"] = statistics.median(times)
+        out["build_one_record_executed"] = max(executed)
+    notes.append(
+        f"build: cold is the median of {n_cold} `build --force`, unchanged and one Q2 record "
+        f"changed ({RECORD}, mean_post alternated) medians of {repeats}; each includes "
+        "validation and the PDFs."
+    )
+    return out
+
+
+def _peak_rss_mb(proc: subprocess.Popen[bytes]) -> float:
+    """Wait for ``proc``, sampling the summed RSS of it and its children (kernels)."""
+    try:
+        import psutil
+    except ImportError:
+        proc.wait()
+        return math.nan
+    top = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            tree = [top, *top.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    return peak / 2**20
+
+
+def _synthetic(notes: list[str]) -> dict[str, Any]:
+    """Generate 20 questions x 2,000 records and build them cold (one run)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from synthetic import generate
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = generate(Path(tmp) / "programme", questions=20, records=2000)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "synthesis.cli", "build", "--root", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        t0 = time.perf_counter()
-        cold = _cli("build", "--force", cwd=copy)
-        cold_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        warm = _cli("build", cwd=copy)
-        warm_s = time.perf_counter() - t0
-    for name, proc in (("cold", cold), ("warm", warm)):
+        out["synthetic_peak_mb"] = _peak_rss_mb(proc)
+        out["synthetic_cold_s"] = time.perf_counter() - t0
+        err = proc.stderr.read().decode() if proc.stderr else ""
         if proc.returncode != 0:
-            notes.append(f"build ({name}) exited with {proc.returncode}: {proc.stderr[-300:]!r}")
-    notes.append("build: one cold (`build --force`) and one unchanged rebuild, not medians.")
-    return cold_s, warm_s
+            notes.append(f"synthetic build: exit {proc.returncode}: {err[-300:]!r}")
+        else:
+            out["synthetic_executed"] = len(_executed(root))
+    notes.append(
+        "synthetic: benchmarks/synthetic.py, 20 questions and 2,000 records of every kind, "
+        "one cold `synthesis build` (PDFs included); peak memory is the largest sum of the "
+        "RSS of the build and its kernels, sampled every 0.1 s."
+    )
+    return out
+
+
+def _rma_imports_pymare() -> bool:
+    code = (
+        "import sys, synthesis as s\n"
+        "fit = getattr(s, 'rma', None)\n"
+        "if fit is None:\n"
+        "    from synthesis.stats import rma as fit\n"
+        "fit([0.1, 0.3, 0.2], [0.01, 0.02, 0.03])\n"
+        "print('pymare' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return proc.stdout.strip().endswith("True")
 
 
 def _metafor_available() -> bool:
@@ -177,8 +265,11 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
-    """Run every benchmark; return the figures and notes."""
+SECTIONS = ("build", "synthetic")
+
+
+def run(repeats: int, sections: tuple[str, ...] = SECTIONS) -> tuple[dict[str, Any], list[str]]:
+    """Run every benchmark (the build ones in ``sections``); return figures and notes."""
     from synthesis import stats
 
     rng = np.random.default_rng(SEED)
@@ -219,7 +310,11 @@ def run(repeats: int) -> tuple[dict[str, Any], list[str]]:
         res["validate_10k_exit"] = check.returncode
         if check.returncode != 0:
             notes.append(f"validate 10k: exit {check.returncode}: {check.stdout[-300:]!r}")
-    res["build_cold_s"], res["build_warm_s"] = _build_times(notes)
+    res["rma_imports_pymare"] = _rma_imports_pymare()
+    if "build" in sections:
+        res.update(_build_times(repeats, notes))
+    if "synthetic" in sections:
+        res.update(_synthetic(notes))
 
     if _metafor_available():
         with tempfile.TemporaryDirectory() as tmp:
@@ -313,6 +408,11 @@ def _table(res: dict[str, Any], notes: list[str]) -> str:
         ("validate_10k_s", f"validate {VALIDATE_RECORDS:,} records"),
         ("build_cold_s", "build --force (cold)"),
         ("build_warm_s", "build (unchanged)"),
+        ("build_one_record_s", "build, one Q2 record changed"),
+        ("build_one_record_executed", "  notebooks executed"),
+        ("synthetic_cold_s", "synthetic 20 q / 2,000 records cold"),
+        ("synthetic_peak_mb", "  peak memory (MB)"),
+        ("synthetic_executed", "  notebooks executed"),
     ):
         rows.append((f"  {label}", res.get(key), None, None))
 
@@ -336,6 +436,8 @@ def _table(res: dict[str, Any], notes: list[str]) -> str:
     lines.append(
         f"batch REML analyses not converged at maxiter=100: {res['batch_reml_not_converged']}"
     )
+    if "rma_imports_pymare" in res:
+        lines.append(f"PyMARE imported by a first rma fit: {res['rma_imports_pymare']}")
     lines.extend(f"note: {n}" for n in notes)
     return "\n".join(lines)
 
@@ -345,10 +447,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeats", type=int, default=5, help="repeats per figure (median)")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        choices=SECTIONS,
+        default=[],
+        help="leave out the repository builds or the synthetic programme (minutes each)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
-    res, notes = run(args.repeats)
+    res, notes = run(args.repeats, tuple(s for s in SECTIONS if s not in args.skip))
     if args.json:
         out = {
             key: (None if isinstance(val, float) and math.isnan(val) else val)

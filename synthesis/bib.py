@@ -9,13 +9,19 @@ name) and misspelt field names. :func:`check_library` reports all of these.
 from __future__ import annotations
 
 import difflib
+import functools
 import html
 import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from pylatexenc.latex2text import LatexNodes2Text
 
 from synthesis.problems import Problem
+
+_LATEX = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=False)
 
 #: Fields every entry must have (``editor`` may stand for ``author``; ``date`` for ``year``).
 REQUIRED = ("author", "title", "year")
@@ -37,36 +43,44 @@ _BARE_VALUE = re.compile(
     r"(?m)(?:^|[,{])\s*([A-Za-z][\w-]*)\s*=\s*([A-Za-z][\w:.-]*)\s*(?=[,}#\s])"
 )
 
-_ACCENTS = {
-    r"\"a": "ä",
-    r"\"o": "ö",
-    r"\"u": "ü",
-    r"\"A": "Ä",
-    r"\"O": "Ö",
-    r"\"U": "Ü",
-    r"\'e": "é",
-    r"\'a": "á",
-    r"\'i": "í",
-    r"\'o": "ó",
-    r"\'u": "ú",
-    r"\`e": "è",
-    r"\`a": "à",
-    r"\~n": "ñ",
-    r"\c c": "ç",
-    r"\ss": "ß",
-    r"\&": "&",
-    r"\%": "%",
-}
+#: Reference styles (CSL files in ``synthesis/csl``): APA 7th edition, and Vancouver as
+#: the NLM "Citing Medicine" citation-sequence style.
+STYLES = {"apa": "apa.csl", "vancouver": "nlm-citation-sequence.csl"}
+DEFAULT_STYLE = "apa"
+
+#: Fields that hold identifiers, not text: no LaTeX conversion (a % in a URL is not a comment).
+_VERBATIM = frozenset({"doi", "url", "eprint", "pmid", "pmcid", "isbn", "issn", "file"})
+
+
+@dataclass(frozen=True)
+class Person:
+    """One author or editor, split as BibTeX does (bibtexparser): given names, the
+    particle ("van der"), the family name and a suffix ("Jr."); ``literal`` for a
+    brace-protected corporate name ("{World Health Organization}")."""
+
+    family: str
+    given: str = ""
+    particle: str = ""
+    suffix: str = ""
+    literal: bool = False
+
+    @property
+    def surname(self) -> str:
+        """Particle and family name, as written in a short citation ("van der Berg")."""
+        return f"{self.particle} {self.family}".strip()
 
 
 @dataclass(frozen=True)
 class Reference:
-    """One bibliography entry with its fields as plain text (LaTeX markup removed)."""
+    """One bibliography entry with its fields as plain text (LaTeX markup removed) and its
+    authors and editors split into :class:`Person` parts."""
 
     key: str
     entry_type: str
     fields: dict[str, str]
     line: int
+    persons: dict[str, tuple[Person, ...]] = field(default_factory=dict)
+    others: frozenset[str] = frozenset()
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -86,19 +100,64 @@ class Bibliography:
     def __getitem__(self, key: str) -> Reference:
         return self.entries[key]
 
-    def format(self, key: str, *, html_output: bool = False) -> str:
-        """APA-like reference for ``key`` (see :func:`format_reference`)."""
-        return format_reference(self.entries[key], html_output=html_output)
+    def format(self, key: str, *, html_output: bool = False, style: str = DEFAULT_STYLE) -> str:
+        """The reference of ``key`` in ``style`` (see :func:`format_reference`)."""
+        return format_reference(self.entries[key], html_output=html_output, style=style)
 
 
 def clean_latex(text: str) -> str:
-    """Turn BibTeX/LaTeX markup into plain text: accents, dashes, braces, whitespace."""
-    for macro, char in _ACCENTS.items():
-        text = text.replace("{" + macro + "}", char).replace(macro, char)
-    text = re.sub(r"\\[a-zA-Z]+\{([^{}]*)\}", r"\1", text)  # \emph{x} -> x
-    text = text.replace("---", "—").replace("--", "–").replace("~", " ")
-    text = text.replace("{", "").replace("}", "")
-    return re.sub(r"\s+", " ", text).strip()
+    r"""Turn BibTeX/LaTeX markup into plain Unicode text (pylatexenc): accents
+    (``Sch\"{o}n`` -> Schön, ``\v{S}koda`` -> Škoda), dashes, ties, braces, whitespace.
+
+    Examples
+    --------
+    >>> clean_latex(r'Sch\"{o}n and \v{S}koda, pp. 1--10')
+    'Schön and Škoda, pp. 1–10'
+    """
+    converted = _LATEX.latex_to_text(text)
+    return re.sub(r"\s+", " ", converted.replace("\xa0", " ")).strip()
+
+
+def _verbatim(text: str) -> str:
+    """An identifier field: braces and escaped underscores removed, nothing else."""
+    return re.sub(r"\s+", "", text.replace("\\_", "_").replace("{", "").replace("}", ""))
+
+
+def split_persons(raw: str) -> tuple[tuple[Person, ...], bool]:
+    """Split a BibTeX name list with bibtexparser's name rules; return the people and
+    whether it ends in ``and others``.
+
+    Examples
+    --------
+    >>> people, others = split_persons("van der Berg, Jan and Joiner, Jr., Thomas E. and others")
+    >>> [(p.particle, p.family, p.given, p.suffix) for p in people], others
+    ([('van der', 'Berg', 'Jan', ''), ('', 'Joiner', 'Thomas E.', 'Jr.')], True)
+    """
+    from bibtexparser.middlewares.names import (
+        parse_single_name_into_parts,
+        split_multiple_persons_names,
+    )
+
+    people: list[Person] = []
+    others = False
+    for name in split_multiple_persons_names(raw):
+        if name.strip().lower() == "others":
+            others = True
+            continue
+        stripped = name.strip()
+        if stripped.startswith("{") and stripped.endswith("}") and "," not in stripped:
+            people.append(Person(family=clean_latex(stripped), literal=True))
+            continue
+        parts = parse_single_name_into_parts(name)
+        people.append(
+            Person(
+                family=clean_latex(" ".join(parts.last)),
+                given=clean_latex(" ".join(parts.first)),
+                particle=clean_latex(" ".join(parts.von)),
+                suffix=clean_latex(" ".join(parts.jr)),
+            )
+        )
+    return tuple(people), others
 
 
 def load_bibliography(path: Path, display_path: str | None = None) -> Bibliography:
@@ -151,12 +210,21 @@ def parse_bibliography(text: str, display_path: str = "references.bib") -> Bibli
     bib = Bibliography(path=display_path)
     bib.problems.extend(check_library(library, display_path))
     for entry in library.entries:
-        fields = {f.key.lower(): clean_latex(str(f.value)) for f in entry.fields}
+        fields, persons, others = {}, {}, set()
+        for f in entry.fields:
+            name, raw = f.key.lower(), str(f.value)
+            fields[name] = _verbatim(raw) if name in _VERBATIM else clean_latex(raw)
+            if name in ("author", "editor"):
+                persons[name], etal = split_persons(raw)
+                if etal:
+                    others.add(name)
         bib.entries[entry.key] = Reference(
             key=entry.key,
             entry_type=entry.entry_type.lower(),
             fields=fields,
             line=entry.start_line + 1,
+            persons=persons,
+            others=frozenset(others),
         )
     return bib
 
@@ -255,81 +323,277 @@ def check_library(library: object, path: str) -> list[Problem]:
     return problems
 
 
-def _authors(raw: str) -> str:
-    people = [p.strip() for p in raw.split(" and ") if p.strip()]
-    formatted = []
-    for person in people:
-        if person.lower() == "others":
-            continue
-        if "," in person:
-            last, first = (s.strip() for s in person.split(",", 1))
-        else:
-            parts = person.split()
-            last, first = parts[-1], " ".join(parts[:-1])
-        initials = " ".join(f"{n[0]}." for n in re.split(r"[\s-]+", first) if n)
-        formatted.append(f"{last}, {initials}".strip().rstrip(","))
-    if "others" in (p.lower() for p in people):
-        return ", ".join(formatted) + ", et al."
-    if not formatted:
-        return "Anonymous"
-    if len(formatted) == 1:
-        return formatted[0]
-    if len(formatted) > 20:
-        formatted = [*formatted[:19], "…", formatted[-1]]
-    return ", ".join(formatted[:-1]) + ", & " + formatted[-1]
-
-
 def short_label(ref: Reference) -> str:
-    """'Razzaque et al. 2015' style label for tables and forest plots."""
-    people = [p.strip() for p in ref.get("author").split(" and ") if p.strip()]
-    surnames = [p.split(",")[0].strip() if "," in p else p.split()[-1] for p in people]
+    """'Razzaque et al. 2015' style label for tables and forest plots.
+
+    Examples
+    --------
+    >>> bib = parse_bibliography("@article{b, author = {van der Berg, Jan}, year = {2020}}")
+    >>> short_label(bib["b"])
+    'van der Berg 2020'
+    """
+    people = ref.persons.get("author") or ref.persons.get("editor") or ()
+    surnames = [p.surname for p in people]
     year = ref.get("year") or ref.get("date")[:4]
     if not surnames:
         return f"{ref.key} {year}".strip()
-    if len(surnames) == 1:
+    if len(surnames) == 1 and not ref.others:
         return f"{surnames[0]} {year}"
-    if len(surnames) == 2:
+    if len(surnames) == 2 and not ref.others:
         return f"{surnames[0]} & {surnames[1]} {year}"
     return f"{surnames[0]} et al. {year}"
 
 
-def format_reference(ref: Reference, *, html_output: bool = False) -> str:
-    """An APA-like reference: Authors (Year). Title. *Journal*, vol(issue), pages. DOI.
+# ----------------------------------------------------------------------------- CSL styles
 
-    With ``html_output`` every field is HTML-escaped and the container is in ``<em>``.
+_CSL_TYPES = {
+    "article": "article-journal",
+    "book": "book",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "inproceedings": "paper-conference",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "techreport": "report",
+    "report": "report",
+    "online": "webpage",
+}
+
+
+def _not_seen(ref: Reference, what: str) -> bool:
+    note = ref.get("note").lower()
+    return "not seen" in note and what in note
+
+
+def csl_item(ref: Reference) -> dict[str, object]:
+    """The entry as CSL-JSON for citeproc-py.
+
+    Unknown authors and titles are said to be unknown (``[Authors not seen]``), never
+    left blank or printed as "Anonymous"; ``and others`` becomes a last "et al.".
     """
-    esc = html.escape if html_output else (lambda s: s)
-    year = ref.get("year") or ref.get("date")[:4] or "n.d."
-    parts = [f"{esc(_authors(ref.get('author') or ref.get('editor')))} ({esc(year)})."]
-    title = ref.get("title").rstrip(".")
-    if title:
-        parts.append(f"{esc(title)}.")
+    kind = ref.entry_type
+    howpublished = ref.get("howpublished")
+    csl_type = _CSL_TYPES.get(kind, "article")  # misc: a preprint or web document
+    item: dict[str, object] = {"id": ref.key, "type": csl_type}
+    for role in ("author", "editor"):
+        people = [
+            {"literal": p.family}
+            if p.literal
+            else {
+                k: v
+                for k, v in (
+                    ("family", p.family),
+                    ("given", p.given),
+                    ("non-dropping-particle", p.particle),
+                    ("suffix", p.suffix),
+                )
+                if v
+            }
+            for p in ref.persons.get(role, ())
+        ]
+        if role in ref.others:
+            people.append({"literal": "et al."})
+        if people:
+            item[role] = people
+    if "author" not in item and "editor" not in item:
+        item["author"] = [
+            {"literal": "[Authors not seen]" if _not_seen(ref, "author") else "[No author given]"}
+        ]
+    title = ref.get("title")
+    item["title"] = title or ("[Title not seen]" if _not_seen(ref, "title") else "[No title]")
     container = ref.get("journal") or ref.get("journaltitle") or ref.get("booktitle")
-    container = container or ref.get("publisher") or ref.get("howpublished")
     if container:
-        shown = f"<em>{esc(container)}</em>" if html_output else container
-        vol = ref.get("volume")
-        issue = ref.get("number") or ref.get("issue")
-        pages = ref.get("pages")
-        tail = shown
-        if vol:
-            tail += f", {esc(vol)}"
-            if issue:
-                tail += f"({esc(issue)})"
-        if pages:
-            tail += f", {esc(pages)}"
-        parts.append(tail + ".")
-    doi = ref.get("doi")
-    if doi:
-        link = f"https://doi.org/{doi}"
-        parts.append(f'<a href="{esc(link)}">{esc(link)}</a>' if html_output else link)
-    elif ref.get("url"):
-        url = ref.get("url")
-        if html_output and link_allowed(url):
-            parts.append(f'<a href="{esc(url)}">{esc(url)}</a>')
-        else:  # javascript:, data:, file: ... are shown as text, never as a link
-            parts.append(esc(url))
-    return " ".join(parts)
+        item["container-title"] = container
+    publisher = ref.get("publisher") or ref.get("school") or ref.get("institution")
+    if publisher:
+        item["publisher"] = publisher
+    if howpublished and not container and "publisher" not in item:
+        item["publisher"] = howpublished  # a preprint server or repository
+    if kind == "phdthesis":
+        item["genre"] = "Doctoral dissertation"
+    elif kind == "mastersthesis":
+        item["genre"] = "Master's thesis"
+    for name, csl in (("volume", "volume"), ("number", "issue"), ("issue", "issue"),
+                      ("edition", "edition"), ("doi", "DOI"), ("url", "URL")):  # fmt: skip
+        if ref.get(name) and csl not in item:
+            item[csl] = ref.get(name)
+    if ref.get("pages"):
+        item["page"] = ref.get("pages").replace("–", "-").replace("—", "-")
+    year = ref.get("year") or ref.get("date")[:4]
+    if year[:4].isdigit():
+        item["issued"] = {"date-parts": [[int(year[:4])]]}
+    if "DOI" in item and "URL" in item:
+        del item["URL"]  # the DOI link is the stable one
+    return item
+
+
+@functools.lru_cache(maxsize=4)
+def _csl_style(style: str) -> object:
+    from citeproc import CitationStylesStyle
+
+    if style not in STYLES:
+        raise ValueError(f"unknown reference style {style!r} (allowed: {', '.join(STYLES)})")
+    path = Path(__file__).with_name("csl") / STYLES[style]
+    return CitationStylesStyle(str(path), validate=False)
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;)]")
+
+
+def _link(html_text: str) -> str:
+    """DOIs and URLs as links; italics as emphasis (``<em>``, as the reports style it)."""
+    html_text = html_text.replace("<i>", "<em>").replace("</i>", "</em>")
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', html_text)
+
+
+def format_references(
+    refs: list[Reference], *, style: str = DEFAULT_STYLE, html_output: bool = False
+) -> list[str]:
+    """The references formatted with a CSL style (citeproc-py), in the style's order: APA
+    sorts by author and year; Vancouver numbers them in the order given.
+
+    With ``html_output`` every field is HTML-escaped, titles of journals are in ``<i>``
+    and DOIs and URLs are links.
+    """
+    import warnings
+
+    from citeproc import Citation, CitationItem, CitationStylesBibliography, formatter
+    from citeproc.source.json import CiteProcJSON
+
+    data = [csl_item(r) for r in refs]
+    if html_output:  # citeproc-py's HTML formatter does not escape field text
+        data = [_escaped(item) for item in data]
+    source = CiteProcJSON(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # citeproc warns about CSL features it skips
+        bib = CitationStylesBibliography(
+            _csl_style(style), source, formatter.html if html_output else formatter.plain
+        )
+        for r in refs:
+            bib.register(Citation([CitationItem(r.key)]))
+        items = [_tidy(str(item)) for item in bib.bibliography()]
+    if style == "vancouver":  # numbered by the style ("1."), in the order given
+        items = [re.sub(r"^(\d+)\.(?=\S)", r"\1. ", text) for text in items]
+    else:  # author-date: alphabetical, as APA sorts (citeproc-py keeps the given order)
+        items.sort(key=lambda text: html.unescape(re.sub(r"<[^>]+>", "", text)).lower())
+    return [_link(text) if html_output else html.unescape(text) for text in items]
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string HTML-escaped (dicts and lists walked)."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("id", "type") else _escaped(v) for k, v in value.items()}
+    return value
+
+
+def _tidy(text: str) -> str:
+    """Artefacts of citeproc-py with these styles: "& et al." for BibTeX's "and others", a
+    label printed without its number
+    ("(Publication)" for a thesis without a publication number) and a full stop after a
+    title that ends in "?" or "!"."""
+    text = text.replace(" (Publication)", "")
+    text = re.sub(r",? &(?:amp;)? et al\.", ", et al.", text)  # "and others": no "& et al."
+    return re.sub(r"([?!])\.", r"\1", text)
+
+
+def format_reference(
+    ref: Reference, *, html_output: bool = False, style: str = DEFAULT_STYLE
+) -> str:
+    r"""One reference in ``style`` (APA by default; see :func:`format_references`).
+
+    Examples
+    --------
+    >>> bib = parse_bibliography(
+    ...     r"@article{s, author = {Sch\"{o}n, Donald and van der Berg, Jan}, "
+    ...     "title = {A title}, journal = {Psychosis}, year = {2011}, volume = {3}, "
+    ...     "pages = {192--204}}")
+    >>> format_reference(bib["s"])
+    'Schön, D., & van der Berg, J. (2011). A title. Psychosis, 3, 192–204.'
+    """
+    text = format_references([ref], style=style, html_output=html_output)[0]
+    return re.sub(r"^1\. ", "", text) if style == "vancouver" else text
+
+
+# ----------------------------------------------------------------------------- citations
+
+#: A Pandoc-style citation in text: ``[@key]`` or ``[@a; @b]``.
+CITATION = re.compile(r"\[(@[\w:.-]+(?:\s*;\s*@[\w:.-]+)*)\]")
+
+
+def cited_keys(text: str) -> list[str]:
+    """The keys cited in ``text`` as ``[@key]``, in order of first appearance."""
+    keys: list[str] = []
+    for m in CITATION.finditer(text):
+        for part in m.group(1).split(";"):
+            key = part.strip().lstrip("@")
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def author_year(ref: Reference) -> str:
+    """The in-text form APA uses: "Seikkula et al., 2011"; the title's first words when the
+    authors are not known.
+
+    Examples
+    --------
+    >>> bib = parse_bibliography("@article{b, author = {van der Berg, J. and Ng, A.}, year = 2020}")
+    >>> author_year(bib["b"])
+    'van der Berg & Ng, 2020'
+    """
+    people = ref.persons.get("author") or ref.persons.get("editor") or ()
+    year = (ref.get("year") or ref.get("date")[:4]) or "n.d."
+    names = [p.surname for p in people]
+    if not names:
+        words = ref.get("title").split()
+        who = "“" + " ".join(words[:4]) + ("…" if len(words) > 4 else "") + "”"
+    elif len(names) == 1 and not ref.others:
+        who = names[0]
+    elif len(names) == 2 and not ref.others:
+        who = f"{names[0]} & {names[1]}"
+    else:
+        who = f"{names[0]} et al."
+    return f"{who}, {year}"
+
+
+def render_citations(
+    text: str,
+    bib: Bibliography | None,
+    *,
+    style: str = DEFAULT_STYLE,
+    numbers: dict[str, int] | None = None,
+) -> str:
+    """Replace every ``[@key]`` in ``text`` by its in-text citation in ``style``.
+
+    APA gives "(Seikkula et al., 2011; Razzaque & Wood, 2016)"; Vancouver gives the
+    reference's number in the page's list, "[3, 5]" (``numbers``: key -> number; a key
+    without a number falls back to author and year). A key missing from the bibliography
+    is left as written, so the reader sees it.
+
+    Examples
+    --------
+    >>> bib = parse_bibliography("@article{s, author = {Seikkula, J. and Olson, M.}, year = 2003}")
+    >>> render_citations("as shown [@s].", bib)
+    'as shown (Seikkula & Olson, 2003).'
+    >>> render_citations("as shown [@s].", bib, style="vancouver", numbers={"s": 4})
+    'as shown [4].'
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown reference style {style!r} (allowed: {', '.join(STYLES)})")
+
+    def one(m: re.Match[str]) -> str:
+        keys = [k.strip().lstrip("@") for k in m.group(1).split(";")]
+        if bib is None or any(k not in bib for k in keys):
+            return m.group(0)
+        if style == "vancouver" and numbers and all(k in numbers for k in keys):
+            return "[" + ", ".join(str(numbers[k]) for k in keys) + "]"
+        return "(" + "; ".join(author_year(bib[k]) for k in keys) + ")"
+
+    return CITATION.sub(one, text)
 
 
 #: URL schemes a reference may link to in the reports.

@@ -239,10 +239,28 @@ def cmd_build(args: argparse.Namespace) -> int:
         question=args.question,
         params=params,
         jobs=args.jobs,
+        scheduler=args.scheduler,
     )
     for note in result.notes:
         print(f"synthesis build: warning: {note}", file=sys.stderr)
     print(f"open {result.reports_dir / 'index.html'}")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from synthesis.history import diff, format_diff
+    from synthesis.jobs import parse_params
+
+    root = _root(args)
+    if not (root / "evidence").is_dir():
+        raise UserInputError(f"{root}: no evidence/ folder here; run from the project root")
+    result = diff(root, since=args.since, params=parse_params(args.param))
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        print(format_diff(result), end="")
     return EXIT_OK
 
 
@@ -344,8 +362,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs", type=int, help="notebooks executed at once (default: CPUs + 1, at most 4)"
     )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="execute the notebooks on a Dask distributed cluster, e.g. tcp://127.0.0.1:8786 "
+        "(needs pip install 'synthesis[dask]'; workers must see the project at the same path)",
+    )
     p.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell (120)")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "diff",
+        help="what changed in records and results since the last build (or --since REF)",
+        description="Compare the working tree's records and results (pooled estimates with "
+        "their intervals, verdicts, certainty, counts) with the last build in reports/, or "
+        "with a git revision (--since REF, analysed in a temporary git worktree with the "
+        "toolkit as it is now). Nothing is executed or written.",
+    )
+    p.add_argument("--root", default=".", help="project root (default: .)")
+    p.add_argument("--since", metavar="REF", help="a git revision, e.g. HEAD~1 or main")
+    p.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="as for build (its variant)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("sof", help="GRADE summary-of-findings table (text or CSV)")
     p.add_argument("--question", help="one question id (default: all)")

@@ -16,12 +16,17 @@ if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
 
 
-def map_rows(base: EvidenceBase) -> pd.DataFrame:
-    """One row per (question, outcome, study result) with its status and reason."""
+def map_rows(base: EvidenceBase, question: str | None = None) -> pd.DataFrame:
+    """One row per (question, outcome, study result) with its status and reason.
+
+    ``question`` limits the rows to one question (a question's page needs no others).
+    """
     import pandas as pd
 
     rows = []
     for qid, q in sorted(base.questions.items()):
+        if question is not None and qid != question:
+            continue
         for spec in q.outcomes:
             for r in effect_rows(base, qid, spec.id):
                 rows.append(
@@ -86,12 +91,16 @@ def map_summary(base: EvidenceBase) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def data_still_needed(base: EvidenceBase) -> pd.DataFrame:
-    """What would have to be found for each study to contribute (one row per gap)."""
+def data_still_needed(base: EvidenceBase, question: str | None = None) -> pd.DataFrame:
+    """What would have to be found for each study to contribute (one row per gap).
+
+    ``question`` limits the rows to the studies serving one question.
+    """
     import pandas as pd
 
     rows = []
-    for r in map_rows(base).itertuples():
+    serving = {s.id for s, _, _ in base.outcomes(question)} if question is not None else None
+    for r in map_rows(base, question).itertuples():
         if r.status in ("narrative", "not poolable", "awaiting results"):
             rows.append(
                 {
@@ -103,6 +112,8 @@ def data_still_needed(base: EvidenceBase) -> pd.DataFrame:
                 }
             )
     for sid, study in sorted(base.studies.items()):
+        if serving is not None and sid not in serving:
+            continue
         for item in study.not_found:
             rows.append(
                 {

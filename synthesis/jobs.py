@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthesis import vocabulary
+from synthesis.bib import STYLES
 from synthesis.errors import UserInputError
+from synthesis.notebook import cite_markdown
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -51,7 +53,13 @@ __all__ = [
 #: The question template, relative to the project root.
 TEMPLATE = "notebooks/_template_question.ipynb"
 #: Build parameters a question notebook takes: option name -> notebook variable.
-PARAMETERS = {"method": "METHOD", "test": "TEST", "level": "LEVEL", "prepost_r": "PREPOST_R"}
+PARAMETERS = {
+    "method": "METHOD",
+    "test": "TEST",
+    "level": "LEVEL",
+    "prepost_r": "PREPOST_R",
+    "style": "STYLE",
+}
 _TITLE_TAG = "question-title"
 _PARAMS_TAG = "parameters"
 _INJECTED_TAG = "injected-parameters"
@@ -259,6 +267,9 @@ def plan_notebooks(
                     params=params,
                 )
             )
+    style = (params or {}).get("style")
+    for spec in specs:  # [@key] in markdown cells, in the page's reference style
+        spec.notebook = cite_markdown(spec.notebook, base, spec.question, style)
     return specs
 
 
@@ -290,7 +301,8 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     items : list of str
         Keys ``method`` (:data:`synthesis.vocabulary.METHODS`), ``test``
         (:data:`synthesis.vocabulary.TESTS`), ``level`` (a percentage strictly between
-        1 and 100) and ``prepost_r`` (-1 to 1).
+        1 and 100), ``prepost_r`` (-1 to 1) and ``style`` (a reference style of
+        :data:`synthesis.bib.STYLES`: ``apa`` or ``vancouver``).
 
     Returns
     -------
@@ -331,6 +343,10 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
                     f"--param {item!r}: test must be one of {', '.join(vocabulary.TESTS)}"
                 )
             out[key] = value.lower()
+        elif key == "style":
+            if value.lower() not in STYLES:
+                raise UserInputError(f"--param {item!r}: style must be one of {', '.join(STYLES)}")
+            out[key] = value.lower()
         else:
             try:
                 number = float(value)
@@ -356,7 +372,7 @@ def variant_name(params: Mapping[str, Any]) -> str:
     """
     parts = []
     for key, value in params.items():
-        if key in ("method", "test"):
+        if key in ("method", "test", "style"):
             parts.append(str(value))
         else:
             parts.append(f"{key.replace('_', '')}{value:g}")
@@ -406,7 +422,9 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
         ``"claim <id>"`` for every claim about the question, and ``"reference <key>"``
         for the bibliography entries the records and claims cite. For any other
         notebook: every file under ``evidence/`` (``"record <study>"``,
-        ``"question <id>"``, ``"file <path>"``) and ``"file references.bib"``.
+        ``"question <id>"``, ``"file <path>"``) and ``"file references.bib"``; of a
+        question file only the fields that decide which results exist and pool
+        (id, title, outcomes, designs, analysis).
         Parameters, the notebook and the package code are added by the build.
     """
     inputs: dict[str, str] = {}
@@ -437,9 +455,22 @@ def notebook_inputs(root: Path, base: EvidenceBase, spec: NotebookSpec) -> dict[
         rel = path.relative_to(root).as_posix()
         if any(part.startswith(".") or part == "__pycache__" for part in Path(rel).parts):
             continue
-        inputs[labels.get(rel, f"file {rel}")] = _file_digest(root, rel)
+        label = labels.get(rel, f"file {rel}")
+        qid = label.removeprefix("question ")
+        if label.startswith("question ") and qid in base.questions:
+            # the evidence base reads only what decides which results exist and pool
+            fields = base.questions[qid].model_dump(mode="json", include=_MAP_FIELDS)
+            inputs[label] = _digest(json.dumps(fields, sort_keys=True).encode())
+        else:
+            inputs[label] = _file_digest(root, rel)
     inputs["file references.bib"] = _file_digest(root, "references.bib")
     return inputs
+
+
+#: Fields of a question file the evidence-base notebook reads (the evidence map, counts
+#: and poolability); its wording (PICO, plain question, notes, GRADE overrides) is read
+#: only by the question's own notebook.
+_MAP_FIELDS = {"id", "title", "outcomes", "designs", "analysis"}
 
 
 def _file_labels(base: EvidenceBase) -> dict[str, str]:
@@ -476,3 +507,54 @@ def why(
         elif previous[label] != current[label]:
             reasons.append(f"{prefix}{label} changed")
     return reasons
+
+
+#: Labels of the notebook inputs that are evidence (see :func:`notebook_inputs`).
+DATA_LABELS = ("question", "record", "claim", "reference", "file")
+
+
+def data_provenance(question: str | None, inputs: Mapping[str, str]) -> dict[str, str]:
+    """The data hash a page shows: of the evidence it reads (a question page: its own)."""
+    if question is None:
+        return {}
+    data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in DATA_LABELS}
+    counted = []
+    for kind, word in (("record", "study record"), ("claim", "claim"), ("reference", "reference")):
+        n = sum(1 for k in data if k.startswith(f"{kind} "))
+        if n or kind != "claim":
+            counted.append(f"{n} {word}{'s' * (n != 1)}")
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "evidence_sha256": _digest(text.encode()),
+        "evidence_scope": (
+            f"Evidence this page reads (evidence/questions/{question}.yaml, "
+            f"{', '.join(counted[:-1])} and {counted[-1]})"
+        ),
+    }
+
+
+def share_evidence(folder: Path, base: EvidenceBase, root: Path, key: str) -> str:
+    """Pickle the validated evidence for the kernels (each would validate it again).
+
+    ``key`` names the file by the evidence and package digests, so a kernel only ever
+    reads the evidence of its build, loaded by the same code. Returns the file's path,
+    or ``""`` when it cannot be written.
+    """
+    import dataclasses
+    import os
+    import pickle
+
+    path = folder / f"{key}.pickle"
+    if path.is_file():
+        return str(path)
+    try:
+        data = pickle.dumps(dataclasses.replace(base, root=root), protocol=pickle.HIGHEST_PROTOCOL)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.pickle"):  # one build's evidence is kept
+            old.unlink(missing_ok=True)
+        tmp = folder / f".{key}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return ""
+    return str(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +76,23 @@ def project_root(start: Path | None = None) -> Path:
 
 
 def load(root: Path | None = None) -> EvidenceBase:
-    """Validate and load the evidence base (raises with the full report on any error)."""
+    """Validate and load the evidence base (raises with the full report on any error).
+
+    Under ``synthesis build`` the evidence the build validated is read from the file
+    named by ``$SYNTHESIS_EVIDENCE_PICKLE`` (written by the build into its cache), so
+    each kernel does not validate every record again.
+    """
     from synthesis.validate import load_evidence
 
+    shared = os.environ.get("SYNTHESIS_EVIDENCE_PICKLE")
+    if root is None and shared and os.environ.get("SYNTHESIS_ROOT"):
+        import pickle
+
+        try:
+            with open(shared, "rb") as fh:
+                return pickle.load(fh)  # type: ignore[no-any-return]
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass  # validate instead
     return load_evidence(root or project_root())
 
 
@@ -155,15 +170,21 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     )
 
 
-def study_table(base: EvidenceBase, question: str) -> Any:
-    """Every study serving the question, with design, size, status and formatted citation."""
+def study_table(base: EvidenceBase, question: str, style: str | None = None) -> Any:
+    """Every study serving the question, with design, size, status and formatted citation
+    (in the page's reference style, :func:`page_style`)."""
+    chosen = page_style(base, question, style)
     seen: dict[str, Any] = {}
     for study, _, _ in base.outcomes(question):
         seen.setdefault(study.id, study)
     rows = []
     for study in sorted(seen.values(), key=lambda s: s.label or s.id):
         bib = base.bibliography
-        cite = bib.format(study.citation, html_output=True) if bib and study.citation in bib else ""
+        cite = (
+            bib.format(study.citation, html_output=True, style=chosen)
+            if bib and study.citation in bib
+            else ""
+        )
         n = study.population.n
         rows.append(
             f"<tr><td>{_E(study.label or study.id)}</td><td>{_E(study.design)}</td>"
@@ -369,19 +390,19 @@ def rob_plot(base: EvidenceBase, question: str) -> Any:
     return _html(_render(rob_summary(base, ids)))
 
 
-def caveats(base: EvidenceBase, question: str) -> Any:
-    """What is missing and what to keep in mind: data still needed, conflicts, notes."""
+def caveats(base: EvidenceBase, question: str, style: str | None = None) -> Any:
+    """What is missing and what to keep in mind: data still needed, conflicts, notes
+    (``[@key]`` citations in them rendered in the page's style)."""
     from synthesis.evidence_map import data_still_needed
 
+    cite = _citer(base, question, style)
     q = base.questions[question]
-    needed = data_still_needed(base)
+    needed = data_still_needed(base, question)
     ids = {s.id for s, _, _ in base.outcomes(question)}
     needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]
-    from synthesis.brief import render_citations
-
-    items = "".join(f"<li>{_E(render_citations(n, base))}</li>" for n in q.notes)
+    items = "".join(f"<li>{cite(n)}</li>" for n in q.notes)
     notes = "".join(
-        f"<li><strong>{_E(base.studies[s].label or s)}</strong>: {_E(n)}</li>"
+        f"<li><strong>{_E(base.studies[s].label or s)}</strong>: {cite(n)}</li>"
         for s in sorted(ids)
         for n in base.studies[s].notes
     )
@@ -395,21 +416,96 @@ def caveats(base: EvidenceBase, question: str) -> Any:
     )
 
 
-def references(base: EvidenceBase, question: str | None = None) -> Any:
-    """Formatted references of the studies serving ``question`` (all studies if None)."""
-    keys = sorted(
+def page_style(base: EvidenceBase, question: str | None, style: str | None = None) -> str:
+    """The reference style of a page: ``style`` when given (the notebook's ``STYLE``
+    parameter, ``synthesis build --param style=vancouver``), else the question file's
+    ``reference_style``, else APA."""
+    from synthesis.bib import DEFAULT_STYLE, STYLES
+
+    if style is not None:
+        if style not in STYLES:
+            raise ValueError(f"unknown reference style {style!r} (allowed: {', '.join(STYLES)})")
+        return style
+    return base.questions[question].reference_style if question else DEFAULT_STYLE
+
+
+def _page_keys(base: EvidenceBase, question: str | None) -> list[str]:
+    """The references of a page: the studies' citations, the claims' references and every
+    ``[@key]`` in the question's notes and claims, in author-year order."""
+    from synthesis.bib import author_year, cited_keys
+
+    bib = base.bibliography
+    assert bib is not None
+    studies = (
         {s.citation for s, _, _ in base.outcomes(question)}
         if question
         else {s.citation for s in base.studies.values()}
     )
+    claims = [c for c in base.claims.values() if question is None or c.question == question]
+    texts = [t for c in claims for t in (c.says, *c.reasons, c.cites_note or "")]
+    if question:
+        texts += list(base.questions[question].notes)
+    keys = studies | {c.cites for c in claims if c.cites} | set(cited_keys(" ".join(texts)))
+    return sorted((k for k in keys if k in bib), key=lambda k: (author_year(bib[k]).lower(), k))
+
+
+def _citer(base: EvidenceBase, question: str | None, style: str | None) -> Any:
+    """A function: record text -> HTML-escaped text with ``[@key]`` citations rendered in
+    the page's style (Vancouver numbers follow the page's reference list)."""
+    from synthesis.bib import render_citations
+
+    chosen = page_style(base, question, style)
+    numbers = {k: i for i, k in enumerate(_page_keys(base, question), 1)}
+
+    def cite(text: str) -> str:
+        return render_citations(_E(text), base.bibliography, style=chosen, numbers=numbers)
+
+    return cite
+
+
+def cite_markdown(nb: dict[str, Any], base: EvidenceBase, question: str | None,
+                  style: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A copy of notebook JSON ``nb`` whose markdown cells have their ``[@key]`` citations
+    rendered in the page's style (``synthesis build`` calls it on every notebook)."""
+    import copy
+
+    from synthesis.bib import render_citations
+
+    chosen = page_style(base, question, style)
+    numbers = {k: i for i, k in enumerate(_page_keys(base, question), 1)}
+    out = copy.deepcopy(nb)
+    for cell in out.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if "[@" in text:
+            cell["source"] = render_citations(
+                text, base.bibliography, style=chosen, numbers=numbers
+            )
+    return out
+
+
+def references(base: EvidenceBase, question: str | None = None, style: str | None = None) -> Any:
+    """Formatted references of the page (studies serving ``question``, all if None, and
+    the references its claims and notes cite), in the page's style (:func:`page_style`)."""
+    from synthesis.bib import format_references
+
     bib = base.bibliography
     assert bib is not None
-    items = sorted(bib.format(k, html_output=True) for k in keys if k in bib)
+    chosen = page_style(base, question, style)
+    items = format_references([bib[k] for k in _page_keys(base, question)], style=chosen,
+                              html_output=True)  # fmt: skip
+    if chosen == "vancouver":  # the number is the list's own
+        items = [re.sub(r"^\d+\. ", "", i) for i in items]
     method_keys = ["viechtbauer2010metafor", "higgins2023cochrane"]
-    methods = [bib.format(k, html_output=True) for k in method_keys if k in bib]
+    methods = format_references([bib[k] for k in method_keys if k in bib], style="apa",
+                                html_output=True)  # fmt: skip
     return _html(
-        '<ol class="references">' + "".join(f"<li>{i}</li>" for i in items) + "</ol>"
-        "<p>Methods:</p><ul>" + "".join(f"<li>{m}</li>" for m in methods) + "</ul>"
+        f'<ol class="references references-{chosen}">'
+        + "".join(f"<li>{i}</li>" for i in items)
+        + "</ol><p>Methods:</p><ul>"
+        + "".join(f"<li>{m}</li>" for m in methods)
+        + "</ul>"
     )
 
 
@@ -656,11 +752,15 @@ def claims_lead(base: EvidenceBase, question: str | None = None) -> Any:
     )
 
 
-def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
+def claims_checked(
+    base: EvidenceBase, question: str | None = None, style: str | None = None
+) -> Any:
     """Every claim about ``question`` (all when None): what it says, what it cites, each
     check against the records, the verdict and the reviewers' reasons."""
     from synthesis.verdicts import claim_results
 
+    cite = _citer(base, question, style)
+    chosen = page_style(base, question, style)
     results = claim_results(base, question)
     if not results:
         return _html("<p>No claim about this question has been recorded.</p>")
@@ -669,11 +769,11 @@ def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
     for r in results:
         c = r.claim
         cited = (
-            bib.format(c.cites, html_output=True)
+            bib.format(c.cites, html_output=True, style=chosen)
             if c.cites and bib is not None and c.cites in bib
             else "no reference given"
         )
-        note = f" <span class='note'>({_E(c.cites_note)})</span>" if c.cites_note else ""
+        note = f" <span class='note'>({cite(c.cites_note)})</span>" if c.cites_note else ""
         quote = f" Quoted: “{_E(c.quote)}”." if c.quote else ""
         checks = "".join(
             f"<tr><td>{_E(x.says)}</td><td>{_E(x.status if x.role == 'evidence' else 'context')}"
@@ -686,12 +786,12 @@ def claims_checked(base: EvidenceBase, question: str | None = None) -> Any:
             if r.computed != c.verdict
             else ""
         )
-        reasons = "".join(f"<li>{_E(x)}</li>" for x in c.reasons)
+        reasons = "".join(f"<li>{cite(x)}</li>" for x in c.reasons)
         records = ", ".join(_E(base.studies[s].label or s) for s in c.records if s in base.studies)
         parts.append(
             f'<div class="claim"><h3>{_E(c.label)}</h3>'
             f"<p><strong>Verdict:</strong> {_verdict_badge(c.verdict)}</p>"
-            f"<p><strong>The claim</strong> ({_E(c.source)}): {_E(c.says)}{quote}</p>"
+            f"<p><strong>The claim</strong> ({_E(c.source)}): {cite(c.says)}{quote}</p>"
             f"<p><strong>It cites:</strong> {cited}{note}</p>"
             f"<p><strong>Records that bear on it:</strong> {records}</p>"
             '<table class="claim-checks"><thead><tr><th>Part of the claim</th>'

@@ -808,6 +808,9 @@ class Question(_Model):
         default_factory=list, description="GRADE steps the reviewers set by hand, with reasons"
     )
     notes: list[str] = Field(default_factory=list)
+    reference_style: Literal["apa", "vancouver"] = Field(
+        "apa", description="reference style of this question's pages: apa or vancouver"
+    )
     search: SearchRecord | None = Field(
         None, description="how the studies were found: the seed's reference list, then searches"
     )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import datetime as _dt
 import errno
 import hashlib
@@ -77,12 +78,13 @@ __all__ = [
 
 #: Folder (in the project root) holding executed notebooks; git-ignored.
 CACHE_DIRNAME = ".synthesis-cache"
+#: Environment variable naming the pickled, validated evidence a kernel may load
+#: instead of validating ``evidence/`` again (:func:`synthesis.notebook.load`).
+EVIDENCE_ENV = "SYNTHESIS_EVIDENCE_PICKLE"
 #: Folder (in the project root) the build writes.
 REPORTS_DIRNAME = "reports"
 #: Folder (in the project root) of builds with notebook parameters (``--param``).
 VARIANTS_DIRNAME = "reports-variants"
-# Labels of the notebook inputs that are evidence (see synthesis.jobs.notebook_inputs).
-_DATA_LABELS = ("question", "record", "reference", "file")
 # What each notebook becomes (the PDF is left out with ``pdf=False``).
 _OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_docx", "commissioner_pdf")
 #: Jupyter kernel every notebook runs in.
@@ -219,8 +221,14 @@ class _Job:
     inputs: dict[str, str] = field(default_factory=dict)  # label -> digest
     reasons: list[str] = field(default_factory=list)  # why it ran, or was reused
     cache_name: str = ""
+    evidence_file: str = ""  # the validated evidence, pickled for the kernel
     kinds: tuple[str, ...] = ()  # pages to write
     shown: dict[str, Any] = field(default_factory=dict)  # provenance on its pages
+    previous: dict[str, Any] | None = None  # its entry in the previous manifest
+    labels: dict[str, str] = field(default_factory=dict)  # study id -> label shown
+    results: dict[str, Any] | None = None  # what the notebook published
+    changes: dict[str, Any] | None = None  # what changed at its last update (JSON)
+    updated_at: str | None = None  # when its content last changed
     notebook: Any = None  # executed NotebookNode
     executed: bool = False
     reused: dict[str, Any] | None = None  # manifest entry of the previous build
@@ -532,6 +540,8 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
         on_cell_start=on_cell_start,
     )
     env = {**os.environ, **_KERNEL_ENV, "SYNTHESIS_ROOT": str(root)}
+    if job.evidence_file:
+        env[EVIDENCE_ENV] = job.evidence_file
 
     def failed(ename: str, evalue: str, detail: str = "") -> NotebookFailed:
         saved: Path | None = None
@@ -569,6 +579,30 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
                 "install ipykernel in this environment (pip install ipykernel)"
             ) from None
     return _clean_executed(nb)
+
+
+def _execute_on_worker(job: _Job, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
+    """:func:`_execute` on a Dask worker: the notebook, or its failure's fields."""
+    try:
+        nb = _run_coroutine(
+            lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
+        )
+    except NotebookFailed as exc:
+        fields = ("notebook", "cell_index", "ename", "evalue", "detail", "origin")
+        failed = {k: getattr(exc, k) for k in fields}
+        failed["saved"] = str(exc.saved) if exc.saved else None
+        return {"failed": failed}
+    return {"notebook": nb}
+
+
+def _from_worker(result: dict[str, Any]) -> Any:
+    """The executed notebook from :func:`_execute_on_worker`; raise its failure here."""
+    import nbformat
+
+    if "failed" in result:
+        f = result["failed"]
+        raise NotebookFailed(**{**f, "saved": Path(f["saved"]) if f["saved"] else None})
+    return nbformat.from_dict(result["notebook"])
 
 
 def _cache_file(cache_dir: Path, name: str) -> Path:
@@ -997,11 +1031,13 @@ async def _pipeline(
     timeout: int,
     parallel: int,
     say: Progress,
+    client: Any = None,
 ) -> str | None:
     """Execute and render every notebook into ``tmp``; return why PDFs failed, if so."""
     loop = asyncio.get_running_loop()
     total = len(jobs)
-    semaphore = asyncio.Semaphore(parallel)
+    # on a cluster the scheduler queues the notebooks: submit them all at once
+    semaphore = asyncio.Semaphore(parallel if client is None else max(1, total))
     failures: list[NotebookFailed] = []
     render_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synthesis-render")
     holder: dict[str, _Renderer] = {}
@@ -1013,8 +1049,11 @@ async def _pipeline(
             for kind, item in job.reused["outputs"].items():
                 shutil.copyfile(reports / item["path"], tmp / item["path"])
                 job.outputs[kind] = item["path"]
+            for key in ("results", "changes", "updated_at"):
+                setattr(job, key, job.reused.get(key))
             say(f"[{job.number}/{total}] {job.name}: pages unchanged, kept")
             return
+        _what_changed(job)
         started = time.monotonic()
         if "r" not in holder:
             holder["r"] = renderer()
@@ -1034,9 +1073,24 @@ async def _pipeline(
                 say(f"[{job.number}/{total}] executing {job.name}")
                 started = time.monotonic()
                 try:
-                    job.notebook = await _execute(
-                        job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
-                    )
+                    if client is not None:
+                        from synthesis.cluster import execute_on_cluster
+
+                        slim = dataclasses.replace(job, previous=None, reused=None)
+                        job.notebook = _from_worker(
+                            await execute_on_cluster(
+                                client,
+                                _execute_on_worker,
+                                slim,
+                                str(root),
+                                timeout,
+                                str(cache_dir / "failed"),
+                            )
+                        )
+                    else:
+                        job.notebook = await _execute(
+                            job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                        )
                 except NotebookFailed as exc:
                     failures.append(exc)
                     where = "start" if exc.cell_index is None else f"cell {exc.cell_index}"
@@ -1067,6 +1121,7 @@ async def _pipeline(
             first.evalue,
             detail=f"{first.detail}\nalso failed: {others}".strip(),
             saved=first.saved,
+            origin=first.origin,
         )
     for result in results:
         if isinstance(result, BaseException):
@@ -1085,6 +1140,7 @@ def build_reports(
     pdf: bool = True,
     question: str | None = None,
     params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -1115,6 +1171,10 @@ def build_reports(
         Notebook parameters (:func:`synthesis.jobs.parse_params`); the build then
         writes ``reports-variants/<variant>/`` (e.g. ``reports-variants/DL/``) and
         leaves ``reports/`` alone.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``tcp://host:8786``): the notebooks
+        are executed on its workers (:mod:`synthesis.cluster`), which must see the
+        project at the same path. Pages are the same as from a local build.
 
     Returns
     -------
@@ -1147,10 +1207,12 @@ def build_reports(
     parallel = jobs if jobs is not None else _default_jobs()
     if parallel < 1:
         raise UserInputError(f"jobs must be at least 1, got {parallel}")
+    valid = base is not None  # the caller validated it
     if base is None:
         from synthesis.validate import validate
 
-        base = validate(root)[0]
+        base, checked = validate(root)
+        valid = checked.ok
     params = dict(params or {})
     specs = planning.plan_notebooks(root, base, params)
     if not specs:
@@ -1208,7 +1270,7 @@ def build_reports(
                     "kernel": [KERNEL_NAME, _KERNEL_STARTUP, _KERNEL_ENV],
                 }
             )
-            page_prov = {**shown, **_data_provenance(spec.question, inputs)}
+            page_prov = {**shown, **planning.data_provenance(spec.question, inputs)}
             job = _Job(
                 number=number,
                 path=path,
@@ -1234,6 +1296,12 @@ def build_reports(
                 kinds=pdf_kinds,
             )
             entry = previous.get(path.name)
+            job.previous = entry
+            job.labels = {
+                sid: base.studies[sid].label or sid
+                for sid in (k.removeprefix("record ") for k in inputs if k.startswith("record "))
+                if sid in base.studies
+            }
             selected = question is None or spec.question == question
             if not selected:
                 if entry is not None and _intact(entry, reports):
@@ -1266,12 +1334,19 @@ def build_reports(
                 say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
-        tmp = Path(
-            tempfile.mkdtemp(
-                prefix=f"{reports.name}.tmp-",
-                dir=reports.parent if reports.parent.exists() else _mkdir(reports.parent),
-            )
-        )
+        key = _digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
+        evidence_file = planning.share_evidence(cache_dir / "evidence", base, root, key)
+        evidence_file = evidence_file if valid else ""
+        for job in job_list:
+            job.evidence_file = evidence_file
+        client = None
+        if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
+            from synthesis.cluster import connect
+
+            client = connect(scheduler)
+            say(f"executing notebooks on the Dask cluster at {scheduler}")
+        reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
+        tmp = Path(tempfile.mkdtemp(prefix=f"{reports.name}.tmp-", dir=reports.parent))
         os.chmod(tmp, _folder_mode())  # reports/ as any folder the user makes, not 0700
         try:
             (tmp / "academic").mkdir()
@@ -1289,6 +1364,7 @@ def build_reports(
                     timeout=timeout,
                     parallel=parallel,
                     say=say,
+                    client=client,
                 )
             )
             data = base if not params else None  # a variant's numbers are not the plan's
@@ -1305,6 +1381,9 @@ def build_reports(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            if client is not None:
+                client.close()
 
     outputs: list[Path] = []
     for job in job_list:
@@ -1361,26 +1440,16 @@ def _write_data(
     return key
 
 
-def _data_provenance(question: str | None, inputs: dict[str, str]) -> dict[str, str]:
-    """The data hash a page shows: of the evidence it reads (a question page: its own)."""
-    if question is None:
-        return {}
-    data = {k: v for k, v in inputs.items() if k.split(" ", 1)[0] in _DATA_LABELS}
-    records = sum(1 for k in data if k.startswith("record "))
-    refs = sum(1 for k in data if k.startswith("reference "))
-    return {
-        "evidence_sha256": _digest_json(data),
-        "evidence_scope": (
-            f"Evidence this page reads (evidence/questions/{question}.yaml, "
-            f"{records} study record{'s' * (records != 1)} and "
-            f"{refs} reference{'s' * (refs != 1)})"
-        ),
-    }
+def _what_changed(job: _Job) -> None:
+    """Find the notebook's results and what changed; put the box at the top of its pages."""
+    from synthesis import changes
 
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    job.results = changes.results_from_notebook(job.notebook)
+    found, job.updated_at = changes.next_version(
+        job.previous, job.inputs, job.results, job.labels, job.rendered_at
+    )
+    job.changes = found.to_json() if found is not None else None
+    job.notebook = changes.with_box(job.notebook, found, job.updated_at)
 
 
 def _manifest(
@@ -1401,6 +1470,10 @@ def _manifest(
                 "render_key": job.reused["render_key"] if job.reused else job.render_key,
                 "status": "executed" if job.executed else "cached",
                 "rendered_at": job.rendered_at,
+                "updated_at": job.updated_at,
+                "labels": job.labels,
+                "results": job.results,
+                "changes": job.changes,
                 "outputs": {
                     kind: {"path": rel, "sha256": _sha256_file(out / rel)}
                     for kind, rel in job.outputs.items()
@@ -1410,6 +1483,12 @@ def _manifest(
     return {
         "format": MANIFEST_FORMAT,
         "provenance": prov,
+        # what changed in this build, by page (pages whose content did not change: absent)
+        "changes": {
+            job.name: job.changes
+            for job in jobs
+            if job.changes is not None and job.updated_at == prov["built_at"]
+        },
         "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
         "data": {
             "key": data_key,

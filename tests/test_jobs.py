@@ -131,3 +131,19 @@ def test_project_root_outside_a_project_says_so(
         project_root()
     monkeypatch.setenv("SYNTHESIS_ROOT", os.fspath(tmp_path))
     assert project_root() == tmp_path
+
+
+def test_kernels_load_the_evidence_the_build_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base
+) -> None:
+    import pickle
+
+    from synthesis import notebook
+
+    shared = tmp_path / "evidence.pickle"
+    shared.write_bytes(pickle.dumps(base))
+    monkeypatch.setenv("SYNTHESIS_ROOT", os.fspath(ROOT))
+    monkeypatch.setenv("SYNTHESIS_EVIDENCE_PICKLE", os.fspath(shared))
+    assert sorted(notebook.load().studies) == sorted(base.studies)
+    shared.write_bytes(b"not a pickle")  # unreadable: the evidence is validated instead
+    assert sorted(notebook.load().studies) == sorted(base.studies)
