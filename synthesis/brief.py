@@ -459,10 +459,7 @@ def sof_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:
         for k, v in reversed(CERTAINTY_DEFINITIONS.items())
     )
     if star:
-        table += (
-            '<p class="sof-star"><sup>*</sup> Points of the instrument, from a typical SD '
-            "(see key assumptions).</p>"
-        )
+        table += '<p class="sof-star"><sup>*</sup> Points: from a typical SD (key assumptions).</p>'
     return (
         f'<div class="sof-block">{table}{other}'
         '<p class="sof-notes-title"><strong>Why the certainty is what it is</strong> '
