@@ -31,7 +31,7 @@ NATURAL_NAMES = {
     "PLO": "proportion",
     "PR": "proportion",
     "PFT": "proportion",
-    "SMD": "standardised mean difference (Hedges' g)",
+    "SMD": "standardised mean difference",
     "SMCC": "standardised mean change",
     "SMCR": "standardised mean change",
     "MD": "mean difference",
@@ -239,7 +239,13 @@ def analyse(
     pooled = [r for r in rows if r.status == "pooled"]
     min_k = q.analysis.min_k
     if not pooled:
-        return OutcomeAnalysis(q, spec, settings, rows, None, "no study reports usable numbers")
+        with_numbers = [r for r in rows if math.isfinite(r.yi)]
+        if with_numbers:  # shown in grey on the forest plot: say why none is pooled
+            why = "; ".join(f"{r.label}: {r.reason}" for r in with_numbers)
+            reason = f"no study's numbers can be pooled ({why})"
+        else:
+            reason = "no study reports usable numbers"
+        return OutcomeAnalysis(q, spec, settings, rows, None, reason)
     if len(pooled) < min_k:
         reason = (
             f"only {len(pooled)} independent study with usable numbers; pooling needs at "

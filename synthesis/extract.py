@@ -63,6 +63,20 @@ class EffectRow:
         return self.cohort or self.study
 
 
+_MEASURE_WORDS = {
+    "SMD": "standardised mean difference",
+    "MD": "mean difference",
+    "OR": "odds ratio",
+    "RR": "risk ratio",
+    "RD": "risk difference",
+}
+
+
+def _words(kind: str) -> str:
+    """A data kind as readers write it: 'reported_effect' -> 'reported-effect'."""
+    return kind.replace("_", "-")
+
+
 class _NotPoolable(Exception):
     """Raised inside conversions: the data cannot give the question's measure."""
 
@@ -95,7 +109,7 @@ def _convert(
         if kind == "reported_effect" and data.metric == "r" and data.n is not None:
             yi, vi, how, assumed = one(measure, {"ri": _v(data.estimate), "ni": _v(data.n)})
             return yi, vi, how, _flag(data.estimate, data.n), assumed
-        raise _NotPoolable(f"{kind} data cannot give a correlation (needs r and n)")
+        raise _NotPoolable(f"{_words(kind)} data cannot give a correlation (needs r and n)")
 
     if measure == "SMCC":
         if kind == "pre_post":
@@ -116,7 +130,7 @@ def _convert(
                     "(the paper's standardiser is not stated)"
                 )
             return est, vi, how, _flag(data.estimate, data.n), assumed
-        raise _NotPoolable(f"{kind} data cannot give a pre-post standardised mean change")
+        raise _NotPoolable(f"{_words(kind)} data cannot give a pre-post standardised mean change")
 
     if measure in ("SMD", "MD"):
         if kind == "two_group_continuous":
@@ -133,11 +147,13 @@ def _convert(
             return yi, vi, how, _flag(*nums), assumed
         if kind == "reported_effect":
             return _reported_difference(data, measure)
-        raise _NotPoolable(f"{kind} data cannot give a {measure}")
+        raise _NotPoolable(
+            f"{_words(kind)} data cannot give a {_MEASURE_WORDS.get(measure, measure)}"
+        )
 
     if measure in stats.PROPORTION_MEASURES:
         if kind != "proportion":
-            raise _NotPoolable(f"{kind} data cannot give a single-group proportion")
+            raise _NotPoolable(f"{_words(kind)} data cannot give a single-group proportion")
         n = _v(data.n)
         derived = _flag(data.events, data.n)
         if data.events is not None:
@@ -178,7 +194,9 @@ def _convert(
                 f"{'log scale, ' if log else ''}variance from the CI width"
             )
             return yi, vi, how, _flag(data.estimate, *data.ci), False
-        raise _NotPoolable(f"{kind} data cannot give a {measure}")
+        raise _NotPoolable(
+            f"{_words(kind)} data cannot give a {_MEASURE_WORDS.get(measure, measure)}"
+        )
 
     raise _NotPoolable(f"measure {measure} is not supported for study records")
 
@@ -293,7 +311,7 @@ def _smcc_from_prepost(
         return yi, vi, how, derived, False
 
     if data.mean_pre is None or data.mean_post is None:
-        raise _NotPoolable("pre_post data need both means, or the mean change with its SD or CI")
+        raise _NotPoolable("pre-post data need both means, or the mean change with its SD or CI")
     derived = _flag(data.mean_pre, data.mean_post, data.n, data.sd_pre, data.sd_post)
     notes = []
     sds = []

@@ -129,7 +129,10 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 
 
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
-    """One row per outcome: studies, participants, the result in plain numbers, and a sentence."""
+    """One row per outcome: studies, participants, the result in plain numbers, a sentence
+    (with how robust it is), and the certainty with every reason it was rated down or up."""
+    from synthesis.brief import certainty_badge, plain_reason
+    from synthesis.grade import grade_outcome
     from synthesis.plain import describe, fmt_interval, fmt_value, robustness_sentence, verdict
     from synthesis.robustness import grid
 
@@ -148,16 +151,22 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
             result = "one study only"
         else:
             result = "not pooled"
+        c = grade_outcome(base, a)
+        reasons = "".join(f"<li>{_E(plain_reason(x, base))}</li>" for x in c.reasons())
+        certainty = certainty_badge(c.level) + (f"<ul>{reasons}</ul>" if reasons else "")
         body.append(
-            f"<tr><td>{_E(a.outcome.name)}</td><td>{_E(count.pooled_text())}</td>"
+            f'<tr><th scope="row">{_E(a.outcome.name)}</th><td>{_E(count.pooled_text())}</td>'
             f"<td>{_E(count.other_text())}</td><td>{result}</td>"
-            f"<td>{_E(describe(a, base))} {_E(robustness_sentence(a, grid(base, a)))}</td></tr>"
+            f"<td>{_E(describe(a, base))} {_E(robustness_sentence(a, grid(base, a)))}</td>"
+            f"<td>{certainty}</td></tr>"
         )
     return _html(
-        '<table class="findings"><thead><tr><th>Outcome</th><th>Pooled: participants '
-        "(studies)</th><th>Also reporting, not pooled: participants (studies)</th>"
-        "<th>Result</th><th>In plain words</th></tr>"
-        f"</thead><tbody>{''.join(body)}</tbody></table>"
+        '<div class="table-wrap"><table class="findings"><thead><tr><th scope="col">Outcome</th>'
+        '<th scope="col">Pooled: participants (studies)</th>'
+        '<th scope="col">Also reporting, not pooled: participants (studies)</th>'
+        '<th scope="col">Result</th><th scope="col">In plain words</th>'
+        '<th scope="col">Certainty and why</th></tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -211,7 +220,88 @@ def pooled_details(analysis: OutcomeAnalysis) -> Any:
             f"[{nat.ci_lb:.4f}, {nat.ci_ub:.4f}], prediction interval "
             f"[{nat.pi_lb:.4f}, {nat.pi_ub:.4f}].</p>"
         )
-    return _html(f"<pre>{_E(str(analysis.fit))}</pre>{extra}")
+    parts = [f'<pre class="metafor">{_E(str(analysis.fit))}</pre>{extra}']
+    infl = influence_table(analysis)
+    if infl:
+        parts.append(infl)
+    parts.append(
+        "<p>The same model in R (metafor) [viechtbauer2010metafor]:</p>"
+        f'<pre class="r-code"><code>{_E(r_code(analysis))}</code></pre>'
+    )
+    return _html("".join(parts))
+
+
+def r_code(analysis: OutcomeAnalysis) -> str:
+    """The metafor calls that reproduce the pooled model: ``escalc`` on the effect sizes
+    and sampling variances used here (full precision), then ``rma`` with the same choices,
+    then ``influence``.
+
+    Examples
+    --------
+    The first lines for an outcome pooled from yi and vi::
+
+        library(metafor)
+        dat <- data.frame(study = c("A", "B"), yi = c(...), vi = c(...))
+    """
+    fit = analysis.fit
+    if fit is None:
+        return ""
+
+    def num(values: Any) -> str:
+        return ", ".join(repr(float(v)) for v in values)
+
+    studies = ", ".join(
+        '"' + str(x).replace("\\", "\\\\").replace('"', '\\"') + '"' for x in fit.slab
+    )
+    s = analysis.settings
+    lines = [
+        "library(metafor)",
+        f"dat <- data.frame(study = c({studies}),",
+        f"                  yi = c({num(fit.yi)}),",
+        f"                  vi = c({num(fit.vi)}))",
+        f'dat <- escalc(measure = "{analysis.measure}", yi = yi, vi = vi, data = dat, '
+        "slab = study)",
+        f'res <- rma(yi, vi, data = dat, method = "{s.method}", test = "{s.test}", '
+        f"level = {s.level:g})",
+        "res",
+    ]
+    if fit.k >= 3:
+        lines.append("influence(res)")
+    return "\n".join(lines)
+
+
+def influence_table(analysis: OutcomeAnalysis) -> str:
+    """Case diagnostics as metafor's ``influence()`` (k >= 3): studentized residuals,
+    DFFITS, Cook's distance, covariance ratio, τ² and QE without the study, hat values,
+    weights; '*' marks an influential study by metafor's criteria. '' when k < 3."""
+    from synthesis.stats.influence import influence
+
+    fit = analysis.fit
+    if fit is None or fit.k < 3:
+        return ""
+    frame = influence(fit).to_frame()
+    frame.index = list(fit.slab)
+    html_table = frame.to_html(float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
+    return (
+        "<p>Influence diagnostics (metafor's <code>influence()</code>):</p>"
+        f'<div class="table-wrap">{html_table}</div>'
+    )
+
+
+def effect_size_table(analysis: OutcomeAnalysis, *, name: str = "") -> Any:
+    """:func:`effect_sizes` as a full table with a CSV download of it (yi, vi and how each
+    was computed); ``name`` prefixes the file name (e.g. the question id)."""
+    from urllib.parse import quote
+
+    frame = effect_sizes(analysis)
+    csv = frame.to_csv(float_format="%.10g")
+    stem = "_".join(x for x in (name or analysis.question.id, analysis.outcome.id) if x)
+    link = (
+        f'<p><a download="{_E(stem)}_effect_sizes.csv" '
+        f'href="data:text/csv;charset=utf-8,{quote(csv)}">Download this table (CSV)</a></p>'
+    )
+    text = frame.to_html(float_format=lambda x: f"{x:.4f}", border=0, na_rep="")
+    return _html(f'{link}<div class="table-wrap">{text}</div>')
 
 
 def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
@@ -224,21 +314,21 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
         return _html(f"<p>No sensitivity analysis: {_E(analysis.reason)}.</p>")
     alt = alternative_estimators(analysis)
     if alt is not None:
-        parts.append("<h5>Alternative τ² estimators</h5>" + alt.to_html(float_format="%.4f"))
+        parts.append("<h4>Alternative τ² estimators</h4>" + alt.to_html(float_format="%.4f"))
     loo = leave_one_out(analysis)
     if loo is not None:
-        parts.append("<h5>Leave one study out</h5>" + loo.to_html(float_format="%.4f"))
+        parts.append("<h4>Leave one study out</h4>" + loo.to_html(float_format="%.4f"))
     else:
         parts.append("<p>Leave-one-out needs at least 3 pooled studies.</p>")
     pre = prepost_sensitivity(base, analysis)
     if pre is not None:
-        parts.append("<h5>Assumed pre-post correlation</h5>" + pre.to_html(float_format="%.4f"))
+        parts.append("<h4>Assumed pre-post correlation</h4>" + pre.to_html(float_format="%.4f"))
     from synthesis.plain import robustness_sentence
     from synthesis.robustness import grid_table
 
     table = grid_table(base, analysis)
     parts.append(
-        "<h5>Robustness grid: verdict category under each analytic choice</h5>"
+        "<h4>Robustness grid: verdict category under each analytic choice</h4>"
         + table.to_html(index=False, float_format="%.4f")
         + f"<p>{_E(robustness_sentence(analysis, grid(base, analysis)))}</p>"
     )
@@ -295,7 +385,9 @@ def rob_plot(base: EvidenceBase, question: str) -> Any:
     from synthesis.plots import rob_summary
 
     ids = sorted({s.id for s, _, _ in base.outcomes(question)})
-    return rob_summary(base, ids)
+    # inline SVG with its own title and description (an SVG output would be shown as an
+    # <img> with nbconvert's default alt text)
+    return _html(_render(rob_summary(base, ids)))
 
 
 def caveats(base: EvidenceBase, question: str, style: str | None = None) -> Any:
@@ -318,9 +410,9 @@ def caveats(base: EvidenceBase, question: str, style: str | None = None) -> Any:
         f"<li><strong>{_E(r.label)}</strong>: {_E(r.needed)}</li>" for r in needed.itertuples()
     )
     return _html(
-        f"<h4>About this question</h4><ul>{items}</ul>"
-        f"<h4>Data still needed</h4><ul>{gaps or '<li>none</li>'}</ul>"
-        f"<h4>Notes and conflicts between sources</h4><ul>{notes or '<li>none</li>'}</ul>"
+        f"<h3>About this question</h3><ul>{items}</ul>"
+        f"<h3>Data still needed</h3><ul>{gaps or '<li>none</li>'}</ul>"
+        f"<h3>Notes and conflicts between sources</h3><ul>{notes or '<li>none</li>'}</ul>"
     )
 
 
@@ -437,6 +529,13 @@ def _render(obj: Any) -> str:
     return f"<p>{_E(str(obj))}</p>"
 
 
+def forest_plots(analyses: list[OutcomeAnalysis], *, plain: bool = False) -> Any:
+    """A forest plot per outcome with study estimates (``plain``: commissioner wording)."""
+    from synthesis.plots import forest
+
+    return per_outcome(analyses, lambda a: forest(a, plain=plain), only_with_data=True)
+
+
 def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: bool = False) -> Any:
     """Apply ``fn`` to each outcome's analysis and show the results under outcome headings.
 
@@ -446,41 +545,38 @@ def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: boo
     for a in analyses:
         if only_with_data and not any(math.isfinite(r.yi) for r in a.rows):
             continue
-        parts.append(f"<h4>{_E(a.outcome.name)}</h4>{_render(fn(a))}")
+        parts.append(f"<h3>{_E(a.outcome.name)}</h3>{_render(fn(a))}")
     if not parts:
         return _html("<p>No outcome of this question has study estimates yet.</p>")
     return _html("".join(parts))
 
 
 def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
-    """GRADE summary-of-findings table with numbered footnotes giving each reason."""
-    from synthesis.grade import summary_of_findings as sof
+    """GRADE summary-of-findings table (:func:`synthesis.brief.sof_html`)."""
+    from synthesis.brief import sof_html
 
-    table = sof(base, analyses)
-    effect_col = table.columns[2]
-    notes: list[str] = []
-    body = []
-    for r in table.to_dict("records"):
-        marks = []
-        for reason in [x for x in r["reasons"].split(" | ") if x and x != "not rated down"]:
-            notes.append(reason)
-            marks.append(f"<sup>{len(notes)}</sup>")
-        body.append(
-            f"<tr><td>{_E(r['outcome'])}</td><td>{_E(r['participants (studies)'])}</td>"
-            f"<td>{_E(r[effect_col])}</td><td>{_E(r['certainty'])}{''.join(marks)}</td>"
-            f"<td>{_E(r['what this means'])}</td></tr>"
-        )
-    foot = "".join(f"<li>{_E(n)}</li>" for n in notes)
-    return _html(
-        '<table class="sof"><thead><tr><th>Outcome</th><th>Participants (studies)</th>'
-        f"<th>{_E(effect_col[0].upper() + effect_col[1:])}</th>"
-        "<th>Certainty of the evidence (GRADE)</th>"
-        f"<th>What this means</th></tr></thead><tbody>{''.join(body)}</tbody></table>"
-        f'<ol class="footnotes">{foot}</ol>'
-        "<p>GRADE certainty: high ⊕⊕⊕⊕, moderate ⊕⊕⊕◯, low ⊕⊕◯◯, very low ⊕◯◯◯. "
-        "Randomised evidence starts high and observational evidence low; each footnote says "
-        "why the certainty was rated down or up.</p>"
-    )
+    return _html(sof_html(base, analyses))
+
+
+def brief(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """The first screen of a question's page (:func:`synthesis.brief.brief_html`)."""
+    from synthesis.brief import brief_html
+
+    return _html(brief_html(base, analyses))
+
+
+def about_evidence(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
+    """How studies were found, appraisal basis, assumptions, main gaps."""
+    from synthesis.brief import about_evidence_html
+
+    return _html(about_evidence_html(base, analyses))
+
+
+def glossary() -> Any:
+    """The glossary of the technical terms that stay on commissioner pages."""
+    from synthesis.brief import glossary_html
+
+    return _html(glossary_html())
 
 
 def integrity(base: EvidenceBase, question: str) -> Any:
@@ -498,6 +594,126 @@ def integrity(base: EvidenceBase, question: str) -> Any:
     return _html(
         "<p>Recomputed from the extracted numbers (errors keep an outcome out of pooling "
         "unless its record explains them):</p><ul>" + "".join(items) + "</ul>"
+    )
+
+
+# ------------------------------------------------------------------ evidence-base page
+
+
+def _question_name(base: EvidenceBase, qid: str) -> str:
+    q = base.questions.get(qid)
+    return q.short_title if q is not None else qid
+
+
+def _outcome_name(base: EvidenceBase, qid: str, oid: str) -> str:
+    q = base.questions.get(qid)
+    spec = next((o for o in q.outcomes if o.id == oid), None) if q is not None else None
+    return spec.name if spec is not None else oid
+
+
+def table(frame: pd.DataFrame, *, caption: str = "", index: bool = False) -> Any:
+    """A DataFrame as a complete HTML table (every row, no pandas footer or '...' row)."""
+    text = frame.to_html(index=index, border=0, na_rep="", float_format=lambda x: f"{x:.4g}")
+    if caption:
+        text = text.replace(">", f"><caption>{_E(caption)}</caption>", 1)
+    return _html(f'<div class="table-wrap">{text}</div>')
+
+
+def evidence_counts(base: EvidenceBase) -> Any:
+    """Study records per question by publication status, with the distinct total."""
+    from synthesis.evidence_map import study_counts
+
+    counts = study_counts(base)
+    rows = []
+    for r in counts.to_dict("records"):
+        name = r["question"]
+        name = "No outcome data yet" if name.startswith("(") else _question_name(base, name)
+        rows.append(
+            f'<tr><th scope="row">{_E(name)}</th><td>{r["records"]}</td><td>{r["published"]}</td>'
+            f"<td>{r['preprint']}</td><td>{r['protocol or ongoing']}</td>"
+            f"<td>{r['with poolable numbers']}</td></tr>"
+        )
+    total = len(base.studies)
+    listed = int(counts["records"].sum())
+    note = f"{total} distinct study records in all" + (
+        f"; {listed - total} record{'s serve' if listed - total > 1 else ' serves'} more "
+        "than one question and is counted under each."
+        if listed > total
+        else "."
+    )
+    return _html(
+        '<div class="table-wrap"><table class="counts"><caption>Study records by question '
+        'and status</caption><thead><tr><th scope="col">Question</th>'
+        '<th scope="col">Records</th><th scope="col">Published</th><th scope="col">Preprint</th>'
+        '<th scope="col">Protocol or ongoing</th><th scope="col">With numbers that can be '
+        f"pooled</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div><p>{_E(note)}</p>"
+    )
+
+
+#: Columns of the evidence map: status of a study result -> heading.
+MAP_STATUSES = {
+    "pooled": "Pooled",
+    "excluded": "Excluded (reason given)",
+    "not poolable": "Numbers cannot be combined",
+    "narrative": "Direction only",
+    "awaiting results": "Results awaited",
+}
+
+
+def evidence_map_grid(base: EvidenceBase) -> Any:
+    """The evidence map as a compact grid: per question and outcome, the studies and
+    their results by status (the status counts add up to the results column)."""
+    from synthesis.evidence_map import map_rows
+
+    rows = map_rows(base)
+    head = "".join(f'<th scope="col">{_E(v)}</th>' for v in MAP_STATUSES.values())
+    body = []
+    for qid in sorted(base.questions):
+        q = base.questions[qid]
+        body.append(
+            f'<tr class="group"><th colspan="{3 + len(MAP_STATUSES)}" scope="rowgroup">'
+            f"{_E(q.short_title)}</th></tr>"
+        )
+        for spec in q.outcomes:
+            sub = rows[(rows.question == qid) & (rows.outcome == spec.id)]
+            cells = []
+            for status in MAP_STATUSES:
+                n = int((sub.status == status).sum())
+                shade = f' class="n{min(n, 4)}"' if n else ' class="n0"'
+                cells.append(f"<td{shade}>{n or '·'}</td>")
+            body.append(
+                f'<tr><th scope="row">{_E(spec.name)}</th><td>{sub.study.nunique()}</td>'
+                f"<td>{len(sub)}</td>{''.join(cells)}</tr>"
+            )
+    return _html(
+        '<div class="table-wrap"><table class="evidence-map"><caption>Evidence map: study '
+        "results per outcome (a study may report several results, e.g. two time points)"
+        '</caption><thead><tr><th scope="col">Outcome</th><th scope="col">Studies</th>'
+        f'<th scope="col">Results</th>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        "</table></div><p>· none</p>"
+    )
+
+
+def data_needed(base: EvidenceBase) -> Any:
+    """Every number still needed, by study (nothing cut off)."""
+    from synthesis.evidence_map import data_still_needed
+
+    needed = data_still_needed(base)
+    body = []
+    for label, group in needed.groupby("label", sort=True):
+        items = []
+        for r in group.itertuples():
+            where = ""
+            if r.question:
+                outcome = _outcome_name(base, r.question, r.outcome)
+                where = f"{_question_name(base, r.question)}, {outcome}: "
+            items.append(f"<li>{_E(where)}{_E(str(r.needed))}</li>")
+        body.append(f'<tr><th scope="row">{_E(label)}</th><td><ul>{"".join(items)}</ul></td></tr>')
+    return _html(
+        '<div class="table-wrap"><table class="data-needed"><caption>Data still needed, by '
+        f"study ({len(needed)} items, {needed.study.nunique()} studies)</caption><thead><tr>"
+        '<th scope="col">Study</th><th scope="col">What is needed</th></tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -573,7 +789,7 @@ def claims_checked(
         reasons = "".join(f"<li>{cite(x)}</li>" for x in c.reasons)
         records = ", ".join(_E(base.studies[s].label or s) for s in c.records if s in base.studies)
         parts.append(
-            f'<div class="claim"><h4>{_E(c.label)}</h4>'
+            f'<div class="claim"><h3>{_E(c.label)}</h3>'
             f"<p><strong>Verdict:</strong> {_verdict_badge(c.verdict)}</p>"
             f"<p><strong>The claim</strong> ({_E(c.source)}): {cite(c.says)}{quote}</p>"
             f"<p><strong>It cites:</strong> {cited}{note}</p>"
@@ -825,7 +1041,7 @@ def search_methods(base: EvidenceBase) -> Any:
     for _, q in sorted(base.questions.items()):
         search = q.search
         if search is None:
-            parts.append(f"<h4>{_E(q.short_title)}</h4><p>No search recorded.</p>")
+            parts.append(f"<h3>{_E(q.short_title)}</h3><p>No search recorded.</p>")
             continue
         rows = []
         if search.seed is not None:
@@ -847,7 +1063,7 @@ def search_methods(base: EvidenceBase) -> Any:
                 f"</td><td>{len(s.records)}</td></tr>"
             )
         parts.append(
-            f"<h4>{_E(q.short_title)}</h4><table class='searches'><thead><tr><th>Source</th>"
+            f"<h3>{_E(q.short_title)}</h3><table class='searches'><thead><tr><th>Source</th>"
             "<th>Date</th><th>Where</th><th>What it looked for</th><th>Records found</th>"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         )
@@ -904,6 +1120,23 @@ def excluded_table(base: EvidenceBase) -> pd.DataFrame:
     ]
     return pd.DataFrame(rows, columns=["question", "candidate", "found by", "stage", "reason",
                                        "seen at"])  # fmt: skip
+
+
+def excluded_candidates(base: EvidenceBase) -> Any:
+    """:func:`excluded_table` for readers: question names and study labels, not ids."""
+    import re
+
+    frame = excluded_table(base).copy()
+    frame["question"] = [_question_name(base, q) for q in frame["question"]]
+    labels = {sid: s.label or sid for sid, s in base.studies.items()}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(labels, key=len)[::-1])) + r")\b")
+    for col in frame.columns:
+        if any(isinstance(v, str) for v in frame[col]):
+            frame[col] = [
+                pattern.sub(lambda m: labels[m.group(1)], v) if isinstance(v, str) else v
+                for v in frame[col]
+            ]
+    return table(frame, caption="Candidates found and not included")
 
 
 def data_still_needed(base: EvidenceBase) -> Any:

@@ -573,6 +573,22 @@ class Study(_Model):
 # ----------------------------------------------------------------------------- questions
 
 
+class TypicalSd(_Model):
+    """A typical standard deviation of a familiar instrument, with where it comes from."""
+
+    value: float = Field(..., gt=0, description="the SD, in the instrument's points")
+    instrument: str = Field(
+        ..., description="e.g. 'Maslach Burnout Inventory, emotional exhaustion subscale'"
+    )
+    unit: str = Field("points", description="what one unit of the instrument is called")
+    source: str = Field(..., min_length=3, description="study, locator and how it was obtained")
+    assumption: bool = Field(
+        True,
+        description="true when the SD is the review's choice (e.g. from one included study), "
+        "not a published norm",
+    )
+
+
 #: Measures of a single-group proportion (thresholds are bands of the 0-1 scale).
 PROPORTION_CODES = ("PLO", "PR", "PFT")
 
@@ -622,6 +638,11 @@ class QuestionOutcome(_Model):
     direction: Literal["higher is better", "lower is better", "not applicable"]
     description: str | None = None
     critical: bool = Field(True, description="GRADE: critical (true) or important (false)")
+    typical_sd: TypicalSd | None = Field(
+        None,
+        description="SD of a familiar instrument, to re-express a standardised effect in its "
+        "points (GRADE guideline 13; Cochrane Handbook ch. 15)",
+    )
     thresholds: Thresholds | None = Field(
         None, description="decision thresholds for informative statements and imprecision"
     )

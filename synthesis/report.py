@@ -115,6 +115,8 @@ _SHOWN_DISTRIBUTIONS = ("pandas", "PyMARE", "nbconvert")
 # Tags: cells removed from every report, and cells removed from commissioner reports.
 REMOVE_TAGS = frozenset({"remove"})
 ACADEMIC_TAGS = frozenset({"academic"})
+#: Cells shown on commissioner pages only (e.g. a plain-language version of a figure).
+COMMISSIONER_TAGS = frozenset({"commissioner"})
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
@@ -678,7 +680,7 @@ class _Renderer:
                 **options,
             )
 
-        self.academic = exporter(_ACADEMIC_TEMPLATE, REMOVE_TAGS)
+        self.academic = exporter(_ACADEMIC_TEMPLATE, REMOVE_TAGS | COMMISSIONER_TAGS)
         self.commissioner = exporter(
             _COMMISSIONER_TEMPLATE,
             REMOVE_TAGS | ACADEMIC_TAGS,
@@ -816,7 +818,8 @@ def write_pdf(html: str, target: Path, *, base: Path) -> None:
     base = base.resolve()
     fetcher = _offline_fetcher((base.parent.parent, _TEMPLATES))
     document = weasyprint.HTML(string=html, base_url=base.as_uri(), url_fetcher=fetcher)
-    document.write_pdf(target)
+    # PDF/UA-1: a tagged PDF (structure tree, language, title) for screen readers
+    document.write_pdf(target, pdf_variant="pdf/ua-1")
 
 
 def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:

@@ -867,6 +867,7 @@ METHOD_KEYS: frozenset[str] = frozenset(
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
     brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
     hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable
+    mcguinness2021robvis
     page2021prisma""".split()
 )
 

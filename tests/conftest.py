@@ -54,3 +54,16 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "references.bib").write_text(MINI_BIB, encoding="utf-8")
     (tmp_path / "evidence" / "studies" / "smith2020.yaml").write_text(MINI_STUDY, encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def repo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``synthesis build`` of a copy of this repository (evidence, notebooks, bibliography):
+    the reports folder, built once per test session for every test that reads the pages."""
+    from synthesis.report import build_reports
+
+    root = tmp_path_factory.mktemp("repo-reports")
+    for name in ("evidence", "notebooks"):
+        shutil.copytree(ROOT / name, root / name)
+    shutil.copy(ROOT / "references.bib", root / "references.bib")
+    return build_reports(root).reports_dir
