@@ -534,10 +534,10 @@ def key_messages(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list[tu
         )
         lead = [best]
         c = best.certainty
-        studies = f"{c.studies} stud{'y' if c.studies == 1 else 'ies'}"
+        n_studies = f"{c.studies} stud{'y' if c.studies == 1 else 'ies'}"
         messages.append(
             (
-                f"{best.analysis.outcome.name}: {best.absolute} ({studies}, "
+                f"{best.analysis.outcome.name}: {best.absolute} ({n_studies}, "
                 f"{c.participants} participants), but {_lower_first(best.statement)}",
                 c.level,
             )
