@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
@@ -126,6 +126,12 @@ def _distance(x: float, measure: str) -> float:
     return x - NULL_VALUES.get(measure, 0.0)
 
 
+@overload
+def _cut(value: float, measure: str) -> float: ...
+@overload
+def _cut(value: None, measure: str) -> None: ...
+@overload
+def _cut(value: float | None, measure: str) -> float | None: ...
 def _cut(value: float | None, measure: str) -> float | None:
     if value is None:
         return None
@@ -429,7 +435,7 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     table = analysis.study_table()
     if len(single) == 1:
         row = table[table.status == "pooled"].iloc[0]
-        n = f", {row.n:.0f} participants" if math.isfinite(row.n) else ""
+        people = f", {row.n:.0f} participants" if math.isfinite(row.n) else ""
         words = informative_statement(row.ci_lb, row.ci_ub, analysis, certainty)
         number = (
             f"{fmt_value(row.estimate, m)} ({level} CI {fmt_interval(row.ci_lb, row.ci_ub, m)}). "
@@ -437,7 +443,7 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
         if not verdict(row.ci_lb, row.ci_ub, analysis.outcome).informative:
             number = ""
         return (
-            f"Only one study ({row.label}{n}) gives usable numbers for {name}: {number}"
+            f"Only one study ({row.label}{people}) gives usable numbers for {name}: {number}"
             f"{words} One study cannot be pooled, and its result may not hold elsewhere."
         )
     narrative = [r for r in analysis.rows if r.status == "narrative"]
