@@ -132,8 +132,8 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """One row per outcome: studies, participants, the result in plain numbers, a sentence
     (with how robust it is), and the certainty with every reason it was rated down or up."""
     from synthesis.brief import certainty_badge, plain_reason
-    from synthesis.grade import grade_outcome
-    from synthesis.plain import describe, fmt_interval, fmt_value, robustness_sentence, verdict
+    from synthesis.grade import describe, grade_outcome
+    from synthesis.plain import fmt_interval, fmt_value, robustness_sentence, verdict
     from synthesis.robustness import grid
 
     body = []
