@@ -40,9 +40,9 @@ def se_from_ci(
 
     .. math:: \mathrm{SE} = \frac{u - l}{2 z_{1 - \alpha/2}}
 
-    e.g. :math:`(u - l)/3.92` for a 95% CI [higgins2023cochrane]_ (6.3.1). For ratio
+    e.g. :math:`(u - l)/3.92` for a 95% CI :cite:`higgins2023cochrane` (6.3.1). For ratio
     measures (OR, RR, HR) pass ``log=True``: the CI bounds are log-transformed first
-    and the SE is that of the log ratio [higgins2023cochrane]_ (6.3.2).
+    and the SE is that of the log ratio :cite:`higgins2023cochrane` (6.3.2).
 
     Parameters
     ----------
@@ -91,7 +91,7 @@ def se_from_p(estimate: ArrayLike, p: ArrayLike, two_sided: bool = True) -> floa
 
     .. math:: z = \Phi^{-1}(1 - p/2)\ \text{(two-sided)},\qquad \mathrm{SE} = |\hat\theta|/z
 
-    [higgins2023cochrane]_ (6.3.2). The estimate must be on the analysis scale (a log
+    :cite:`higgins2023cochrane` (6.3.2). The estimate must be on the analysis scale (a log
     ratio for OR/RR). A p value reported as an inequality ("p < 0.05") cannot be used
     this way.
 
@@ -125,7 +125,7 @@ def d_to_r(
     .. math:: r = \frac{d}{\sqrt{d^2 + a}},\qquad a = \frac{(n_1 + n_2)^2}{n_1 n_2}
 
     with :math:`a = 4` (equal group sizes) when ``n1``/``n2`` are not given
-    [borenstein2009introduction]_ (ch. 7).
+    :cite:`borenstein2009introduction` (ch. 7).
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ def r_to_d(r: ArrayLike) -> float | FloatArray:
 
     .. math:: d = \frac{2r}{\sqrt{1 - r^2}}
 
-    [borenstein2009introduction]_ (ch. 7).
+    :cite:`borenstein2009introduction` (ch. 7).
 
     Parameters
     ----------
@@ -297,7 +297,7 @@ def sd_from_ci(
     with :math:`q` the :math:`1 - \alpha/2` quantile of the t distribution with
     :math:`n - 1` degrees of freedom (``dist="t"``, right for small samples) or of
     the standard normal (``dist="normal"``: 3.92 = 2 x 1.96 for 95%)
-    [higgins2023cochrane]_ (6.5.2.2).
+    :cite:`higgins2023cochrane` (6.5.2.2).
 
     Parameters
     ----------
@@ -329,7 +329,7 @@ def var_d(d: ArrayLike, n1: ArrayLike, n2: ArrayLike) -> float | FloatArray:
 
     .. math:: v = \frac1{n_1} + \frac1{n_2} + \frac{d^2}{2(n_1 + n_2)}
 
-    metafor's SMD variance (``vtype="LS"``) [viechtbauer2010metafor]_; use it for a
+    metafor's SMD variance (``vtype="LS"``) :cite:`viechtbauer2010metafor`; use it for a
     reported Hedges' g (and for a reported Cohen's d, which ideally should be
     bias-corrected first).
 

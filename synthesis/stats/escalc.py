@@ -168,7 +168,7 @@ def escalc_table(
 
     Notes
     -----
-    Formulas, defaults and edge-case behaviour follow metafor [viechtbauer2010metafor]_;
+    Formulas, defaults and edge-case behaviour follow metafor :cite:`viechtbauer2010metafor`;
     see the ``es_*`` functions of this module for each formula.
     """
     import pandas as pd

@@ -7,7 +7,7 @@ The module has three layers.
    :func:`es_rr`, :func:`es_rd`, :func:`es_plo`, :func:`es_pr`, :func:`es_pft`).
    Each takes numbers or arrays named like the arguments of metafor's ``escalc`` and
    returns ``(yi, vi)`` computed with exactly metafor's formulas and default
-   ``vtype`` [viechtbauer2010metafor]_. ``tests/test_effects_reference.py`` checks
+   ``vtype`` :cite:`viechtbauer2010metafor`. ``tests/test_effects_reference.py`` checks
    every measure and option against values written by R
    (``tests/reference/escalc_reference.R``).
 2. :func:`escalc`, which takes a table whose columns carry metafor's argument names
@@ -25,22 +25,6 @@ and a negative variance is returned as NaN. A row with a missing input gives NaN
 ``yi``/``vi`` and says so in ``es_method``; every other bad input raises
 :class:`~synthesis.errors.UserInputError` naming the argument, the value, the row
 and what is allowed.
-
-References
-----------
-.. [viechtbauer2010metafor] Viechtbauer W (2010). Conducting meta-analyses in R with
-   the metafor package. *Journal of Statistical Software* 36(3).
-.. [borenstein2009introduction] Borenstein M, Hedges LV, Higgins JPT, Rothstein HR
-   (2009). *Introduction to Meta-Analysis*. Wiley.
-.. [hedges1981distribution] Hedges LV (1981). Distribution theory for Glass's
-   estimator of effect size and related estimators. *Journal of Educational
-   Statistics* 6(2), 107-128.
-.. [higgins2023cochrane] Higgins JPT et al. (eds) (2023). *Cochrane Handbook for
-   Systematic Reviews of Interventions*, version 6.4.
-.. [freeman1950transformations] Freeman MF, Tukey JW (1950). Transformations related
-   to the angular and the square root. *Annals of Mathematical Statistics* 21(4).
-.. [miller1978inverse] Miller JJ (1978). The inverse of the Freeman-Tukey double
-   arcsine transformation. *The American Statistician* 32(4), 138.
 """
 
 from __future__ import annotations
@@ -94,8 +78,8 @@ def es_zcor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     Returns
     -------
     yi, vi : numpy.ndarray
-        Effect sizes and sampling variances [viechtbauer2010metafor]_,
-        [borenstein2009introduction]_ (ch. 6).
+        Effect sizes and sampling variances :cite:`viechtbauer2010metafor`,
+        :cite:`borenstein2009introduction` (ch. 6).
     """
     res = _zcor(ri, ni)
     return res.yi, res.vi
@@ -127,7 +111,7 @@ def es_cor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     Returns
     -------
     yi, vi : numpy.ndarray
-        See [viechtbauer2010metafor]_.
+        See :cite:`viechtbauer2010metafor`.
     """
     res = _cor(ri, ni)
     return res.yi, res.vi
@@ -180,8 +164,8 @@ def es_smd(
         y_i = c(m)\,\frac{\bar x_{1i} - \bar x_{2i}}{s_p},\qquad
         v_i = \frac{1}{n_{1i}} + \frac{1}{n_{2i}} + \frac{y_i^2}{2(n_{1i} + n_{2i})}
 
-    i.e. the exact small-sample correction [hedges1981distribution]_ and metafor's
-    default large-sample variance (``vtype="LS"``) [viechtbauer2010metafor]_.
+    i.e. the exact small-sample correction :cite:`hedges1981distribution` and metafor's
+    default large-sample variance (``vtype="LS"``) :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -242,7 +226,7 @@ def es_md(
     Returns
     -------
     yi, vi : numpy.ndarray
-        See [viechtbauer2010metafor]_.
+        See :cite:`viechtbauer2010metafor`.
     """
     res = _md(m1i, m2i, sd1i, sd2i, n1i, n2i)
     return res.yi, res.vi
@@ -307,7 +291,7 @@ def es_smcc(
     .. math:: y_i = c(n_i - 1)\,\frac{\bar x_{1i} - \bar x_{2i}}{s_{di}},\qquad
               v_i = \frac{1}{n_i} + \frac{y_i^2}{2 n_i}
 
-    (metafor's default ``vtype="LS"``) [viechtbauer2010metafor]_. The sign is that of
+    (metafor's default ``vtype="LS"``) :cite:`viechtbauer2010metafor`. The sign is that of
     ``m1i - m2i``: pass the later occasion as ``m1i`` to get post minus pre.
 
     Parameters
@@ -361,7 +345,7 @@ def es_smcr(
               v_i = \frac{2(1 - r_i)}{n_i} + \frac{y_i^2}{2 n_i}
 
     with :math:`c(\cdot)` as in :func:`es_smd` (metafor's default ``vtype="LS"``)
-    [viechtbauer2010metafor]_. Only ``sd1i`` standardizes; ``sd2i`` is not used by the
+    :cite:`viechtbauer2010metafor`. Only ``sd1i`` standardizes; ``sd2i`` is not used by the
     formula (pass ``None``), but is validated when given.
 
     Parameters
@@ -526,7 +510,7 @@ def es_or(
     .. math:: y_i = \ln\frac{a_i d_i}{b_i c_i}, \qquad
               v_i = \frac1{a_i} + \frac1{b_i} + \frac1{c_i} + \frac1{d_i}
 
-    after metafor's continuity correction [viechtbauer2010metafor]_.
+    after metafor's continuity correction :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -573,7 +557,7 @@ def es_rr(
     .. math:: y_i = \ln\frac{a_i/n_{1i}}{c_i/n_{2i}}, \qquad
               v_i = \frac1{a_i} - \frac1{n_{1i}} + \frac1{c_i} - \frac1{n_{2i}}
 
-    after metafor's continuity correction [viechtbauer2010metafor]_.
+    after metafor's continuity correction :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -622,7 +606,7 @@ def es_rd(
 
     Exactly as metafor, the continuity correction is applied to the risk difference
     too (``add=0.5, to="only0"`` by default), both to ``yi`` and ``vi``
-    [viechtbauer2010metafor]_.
+    :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -709,7 +693,7 @@ def es_plo(
     .. math:: y_i = \ln\frac{x_i}{n_i - x_i}, \qquad v_i = \frac1{x_i} + \frac1{n_i - x_i}
 
     As in metafor, ``add`` (default 1/2) is added to ``xi`` and ``ni - xi`` when
-    ``xi = 0`` or ``xi = ni`` (``to="only0"``) [viechtbauer2010metafor]_.
+    ``xi = 0`` or ``xi = ni`` (``to="only0"``) :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -740,7 +724,7 @@ def es_pr(
     .. math:: y_i = p_i = x_i/n_i, \qquad v_i = \frac{p_i (1 - p_i)}{n_i}
 
     As in metafor 3.8, the default correction (``add=0.5, to="only0"``) is applied
-    when ``xi = 0`` or ``xi = ni`` [viechtbauer2010metafor]_.
+    when ``xi = 0`` or ``xi = ni`` :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -771,8 +755,8 @@ def es_pft(
     .. math:: y_i = \tfrac12\left\{\arcsin\sqrt{\frac{x_i}{n_i+1}}
               + \arcsin\sqrt{\frac{x_i+1}{n_i+1}}\right\}, \qquad v_i = \frac{1}{4 n_i + 2}
 
-    [freeman1950transformations]_. It is defined at ``xi = 0`` and ``xi = ni``, so
-    metafor's default ``add`` for PFT is 0 [viechtbauer2010metafor]_.
+    :cite:`freeman1950transformations`. It is defined at ``xi = 0`` and ``xi = ni``, so
+    metafor's default ``add`` for PFT is 0 :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------

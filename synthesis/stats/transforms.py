@@ -74,7 +74,7 @@ def transf_ipft_hm(yi: ArrayLike, ni: ArrayLike) -> float | FloatArray:
     r"""Inverse Freeman-Tukey transformation with the harmonic mean of ``ni``.
 
     With :math:`\tilde n = 1/\overline{(1/n_i)}` (harmonic mean, missing ``ni``
-    ignored) [miller1978inverse]_ (metafor ``transf.ipft.hm``):
+    ignored) :cite:`miller1978inverse` (metafor ``transf.ipft.hm``):
 
     .. math:: p = \tfrac12\left[1 - \operatorname{sign}(\cos 2t)
               \sqrt{1 - \left(\sin 2t + \frac{\sin 2t - 1/\sin 2t}{\tilde n}\right)^2}\,\right]
