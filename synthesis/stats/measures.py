@@ -80,6 +80,13 @@ def es_zcor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     yi, vi : numpy.ndarray
         Effect sizes and sampling variances :cite:`viechtbauer2010metafor`,
         :cite:`borenstein2009introduction` (ch. 6).
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_zcor
+    >>> yi, vi = es_zcor(ri=[0.3, 0.5], ni=[50, 40])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3095, 0.5493], [0.0213, 0.027])
     """
     res = _zcor(ri, ni)
     return res.yi, res.vi
@@ -112,6 +119,13 @@ def es_cor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     -------
     yi, vi : numpy.ndarray
         See :cite:`viechtbauer2010metafor`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_cor
+    >>> yi, vi = es_cor(ri=[0.3, 0.5], ni=[50, 40])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3, 0.5], [0.0169, 0.0144])
     """
     res = _cor(ri, ni)
     return res.yi, res.vi
@@ -179,6 +193,13 @@ def es_smd(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smd
+    >>> yi, vi = es_smd(10.0, 8.5, 3.0, 3.5, 20, 22)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.4498], [0.0979])
     """
     res = _smd(m1i, m2i, sd1i, sd2i, n1i, n2i)
     return res.yi, res.vi
@@ -227,6 +248,13 @@ def es_md(
     -------
     yi, vi : numpy.ndarray
         See :cite:`viechtbauer2010metafor`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_md
+    >>> yi, vi = es_md(10.0, 8.5, 3.0, 3.5, 20, 22)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([1.5], [1.0068])
     """
     res = _md(m1i, m2i, sd1i, sd2i, n1i, n2i)
     return res.yi, res.vi
@@ -308,6 +336,13 @@ def es_smcc(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smcc
+    >>> yi, vi = es_smcc(12.0, 10.0, 4.0, 3.5, ni=30, ri=0.6)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.5756], [0.0389])
     """
     res = _smcc(m1i, m2i, sd1i, sd2i, ni, ri)
     return res.yi, res.vi
@@ -364,6 +399,13 @@ def es_smcr(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smcr
+    >>> yi, vi = es_smcr(12.0, 10.0, 4.0, None, ni=30, ri=0.6)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.4869], [0.0306])
     """
     res = _smcr(m1i, m2i, sd1i, sd2i, ni, ri)
     return res.yi, res.vi
@@ -533,6 +575,13 @@ def es_or(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_or
+    >>> yi, vi = es_or(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.7472, 2.2797], [0.193, 2.2635])
     """
     if ci is None:
         raise UserInputError("OR needs ci (events in group 2)")
@@ -580,6 +629,13 @@ def es_rr(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_rr
+    >>> yi, vi = es_rr(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.5108, 2.1972], [0.0933, 2.183])
     """
     if ci is None:
         raise UserInputError("RR needs ci (events in group 2)")
@@ -629,6 +685,13 @@ def es_rd(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_rd
+    >>> yi, vi = es_rd(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.16, 0.0784], [0.0084, 0.0018])
     """
     if ci is None:
         raise UserInputError("RD needs ci (events in group 2)")
@@ -711,6 +774,13 @@ def es_plo(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_plo
+    >>> yi, vi = es_plo(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.8473, -3.9318], [0.119, 2.0392])
     """
     res = _proportion("PLO", xi, ni, add, to)
     return res.yi, res.vi
@@ -742,6 +812,13 @@ def es_pr(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pr
+    >>> yi, vi = es_pr(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3, 0.0192], [0.0052, 0.0007])
     """
     res = _proportion("PR", xi, ni, add, to)
     return res.yi, res.vi
@@ -774,6 +851,13 @@ def es_pft(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pft
+    >>> yi, vi = es_pft(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.5849, 0.0987], [0.0062, 0.0098])
     """
     res = _proportion("PFT", xi, ni, add, to)
     return res.yi, res.vi

@@ -33,6 +33,12 @@ def transf_ztor(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import transf_ztor
+    >>> transf_ztor([0.0, 0.5]).round(4).tolist()
+    [0.0, 0.4621]
     """
     return _out(np.tanh(_as_float("xi", xi)))
 
@@ -47,6 +53,12 @@ def transf_ilogit(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import transf_ilogit
+    >>> round(transf_ilogit(-1.0), 4)
+    0.2689
     """
     return _out(expit(_as_float("xi", xi)))
 
@@ -61,6 +73,13 @@ def transf_exp(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> import math
+    >>> from synthesis.stats import transf_exp
+    >>> round(transf_exp(math.log(2.0)), 4)
+    2.0
     """
     return _out(np.exp(_as_float("xi", xi)))
 
@@ -92,6 +111,13 @@ def transf_ipft_hm(yi: ArrayLike, ni: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pft, transf_ipft_hm
+    >>> yi, vi = es_pft([12, 3], [40, 25])
+    >>> transf_ipft_hm(yi, ni=[40, 25]).round(4).tolist()  # metafor: 0.2986 0.1225
+    [0.2986, 0.1225]
     """
     t = _as_float("yi", yi)
     n = _as_float("ni", ni)
@@ -138,6 +164,14 @@ def backtransform(
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import backtransform
+    >>> backtransform("ZCOR", [0.2, 0.5]).round(4).tolist()  # Fisher's z to r
+    [0.1974, 0.4621]
+    >>> backtransform("MD", 1.5)  # already on its reporting scale
+    1.5
     """
     if not isinstance(measure, str) or measure not in MEASURES:
         raise UserInputError(
