@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from synthesis.analysis import analyse
+from synthesis.plain import verdict
 from synthesis.vocabulary import METHODS, TESTS
 
 if TYPE_CHECKING:
@@ -63,8 +65,6 @@ def _fit(analysis: OutcomeAnalysis, rows: list, *, method: str, test: str):  # t
 
 def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, other) -> Variant:  # type: ignore[no-untyped-def]
     """``other`` is an OutcomeAnalysis, or (fit, rows) refitted on a subset."""
-    from synthesis.plain import verdict
-
     if isinstance(other, tuple):
         fit, rows = other
         ni = [r.n for r in rows] if analysis.measure == "PFT" else None
@@ -88,9 +88,6 @@ def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, othe
 
 def grid(base: EvidenceBase, analysis: OutcomeAnalysis) -> list[Variant]:
     """Every variant of one pooled analysis (empty when the outcome is not pooled)."""
-    from synthesis.analysis import analyse
-    from synthesis.plain import verdict
-
     nat = analysis.natural()
     if nat is None:
         return []
@@ -119,17 +116,26 @@ def grid(base: EvidenceBase, analysis: OutcomeAnalysis) -> list[Variant]:
             out.append(_variant(analysis, main, "risk of bias", value, (fit, low_risk)))
         else:
             out.append(
-                Variant("risk of bias", "all at high risk", 0, *(3 * [math.nan]), "none left", True)
+                Variant(
+                    "risk of bias",
+                    "all at high risk",
+                    0,
+                    math.nan,
+                    math.nan,
+                    math.nan,
+                    "none left",
+                    True,
+                )
             )
     if analysis.measure in ("SMCC", "SMCR"):
         values = dict.fromkeys((*PREPOST_RANGE, *analysis.question.analysis.prepost_r_sensitivity))
         uses_r = any("pre-post r" in r.es_method for r in rows)
         if uses_r:
-            for r in sorted(values):
+            for prepost_r in sorted(values):
                 other = analyse(
-                    base, q, o, method=s.method, test=s.test, level=s.level, prepost_r=r
+                    base, q, o, method=s.method, test=s.test, level=s.level, prepost_r=prepost_r
                 )
-                out.append(_variant(analysis, main, "assumed pre-post r", f"{r:g}", other))
+                out.append(_variant(analysis, main, "assumed pre-post r", f"{prepost_r:g}", other))
         if any("DERIVED from" in r.es_method and "pre-post r" in r.es_method for r in rows):
             other = analyse(
                 base, q, o, method=s.method, test=s.test, level=s.level, implied_r=False
