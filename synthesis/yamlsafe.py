@@ -309,7 +309,7 @@ def _is_number_text(text: str, value: Any) -> bool:
         return False
     if isinstance(value, (int, float)):
         return True
-    return bool(text) and text.lstrip()[:1] in _NUMBER_START and _NUMBER_TEXT.fullmatch(text)
+    return bool(text.lstrip()[:1] in _NUMBER_START and _NUMBER_TEXT.fullmatch(text))
 
 
 _NUMBER_START = frozenset("0123456789+-.")
