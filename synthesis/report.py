@@ -55,6 +55,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.cluster import connect, notebook_task
 from synthesis.errors import UserInputError
 from synthesis.export import export_package
 from synthesis.wordbrief import html_to_docx
@@ -582,11 +583,12 @@ async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> 
 
 
 def _execute_on_worker(job: _Job, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
-    """:func:`_execute` on a Dask worker: the notebook, or its failure's fields."""
+    """:func:`_execute` on a Dask worker (:func:`~synthesis.cluster.notebook_task`)."""
     try:
-        nb = _run_coroutine(
-            lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
-        )
+        with notebook_task():
+            nb = _run_coroutine(
+                lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
+            )
     except NotebookFailed as exc:
         fields = ("notebook", "cell_index", "ename", "evalue", "detail", "origin")
         failed = {k: getattr(exc, k) for k in fields}
@@ -1341,8 +1343,6 @@ def build_reports(
             job.evidence_file = evidence_file
         client = None
         if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
-            from synthesis.cluster import connect
-
             client = connect(scheduler)
             say(f"executing notebooks on the Dask cluster at {scheduler}")
         reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
