@@ -221,14 +221,13 @@ def _mean_sq_dev(d: Block) -> _Array:
     return (d.M * (d.Y - ybar[None, :]) ** 2).sum(axis=0) / k
 
 
-def _hedges(d: Block, full: bool = True) -> tuple[_Array, _Array, _Array | None]:
-    """Hedges τ² (floored), ``tr(P_OLS V)`` and ``tr(P_OLS V P_OLS V)`` (None unless ``full``)."""
+def _hedges(d: Block) -> tuple[_Array, _Array, _Array, _Array]:
+    """Hedges τ² (floored), ``tr(P_OLS V)``, and the OLS weights and ``A`` for the SE."""
     ones = d.M.astype(float)
     _b, A, r = wls(d, ones)
     rss = (ones * r * r).sum(axis=0)
     trpv = tr_pd(d, ones, A, d.V0)
-    trpvpv = tr_pdpd(d, ones, A, d.V0, d.V0) if full else None
-    return np.maximum(0.0, (rss - trpv) / (d.k - d.p)), trpv, trpvpv
+    return np.maximum(0.0, (rss - trpv) / (d.k - d.p)), trpv, ones, A
 
 
 def _dot(a: _Array, b: _Array) -> _Array:
@@ -305,11 +304,7 @@ def _score(d: Block, t: _Array, method: str) -> _Array:
 
 def _scoring_loop(d: Block, method: str, con: Mapping[str, Any], out: Tau2) -> None:
     n = d.k.size
-    tau2 = (
-        _hedges(d, full=False)[0]
-        if con["tau2_init"] is None
-        else np.full(n, float(con["tau2_init"]))
-    )
+    tau2 = _hedges(d)[0] if con["tau2_init"] is None else np.full(n, float(con["tau2_init"]))
     threshold = float(con["threshold"])
     maxiter = int(con["maxiter"])
     stepadj = float(con["stepadj"])
@@ -402,7 +397,8 @@ def estimate_tau2(d: Block, method: str, con: Mapping[str, Any]) -> Tau2:
         out.se = np.sqrt((2 * dfr + 4 * tau2 * trp + 2 * tau2 * tau2 * trpp) / trp**2)
         return out
     if method == "HE":
-        tau2, trpv, trpvpv = _hedges(d)
+        tau2, trpv, ones, A = _hedges(d)
+        trpvpv = tr_pdpd(d, ones, A, d.V0, d.V0)
         out.tau2 = tau2
         out.se = np.sqrt((2 * trpvpv + 4 * tau2 * trpv + 2 * tau2 * tau2 * dfr) / dfr**2)
         return out
