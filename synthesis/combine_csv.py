@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from synthesis.errors import UserInputError
+from synthesis.pool import read_csv
 
 REQUIRED = ("p", "direction")
 OPTIONAL = ("n", "label")
@@ -25,10 +26,17 @@ def _where(path: Path, row: int) -> str:
     return f"{path}: data row {row + 1}"
 
 
-def read_combine_csv(path: Path) -> dict[str, list[Any]]:
-    """Read and check the CSV; return lists ``p``, ``direction``, ``n`` (or None), ``label``."""
-    from synthesis.pool import read_csv
+class CombineData(TypedDict):
+    """The checked columns of a ``synthesis combine`` CSV."""
 
+    p: list[float]
+    direction: list[int]
+    n: list[float] | None
+    label: list[str]
+
+
+def read_combine_csv(path: Path) -> CombineData:
+    """Read and check the CSV; return lists ``p``, ``direction``, ``n`` (or None), ``label``."""
     frame = read_csv(path, columns=None, labels=("label",)).frame
     cols = set(frame.columns)
     missing = [c for c in REQUIRED if c not in cols]
@@ -43,7 +51,9 @@ def read_combine_csv(path: Path) -> dict[str, list[Any]]:
         raise UserInputError(
             f"{path}: unknown column(s) {', '.join(unknown)}; allowed: p, direction, n, label"
         )
-    p, direction, n = [], [], []
+    p: list[float] = []
+    direction: list[int] = []
+    n: list[float] = []
     has_n = "n" in cols
     for i, row in enumerate(frame.to_dict("records")):
         pv = row["p"]

@@ -3,6 +3,9 @@
 Every function returns a :class:`SvgFigure`: notebooks display it as inline SVG, and the
 same inputs always give byte-identical SVG (fixed ``svg.hashsalt``, no date metadata,
 text as SVG text), so two builds of a report are identical.
+
+matplotlib (about 0.5 s to import) is imported inside the functions that draw, so
+``import synthesis`` and the command line do not load it until a figure is made.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
 from synthesis.stats.results import MetaResult
+from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -371,7 +375,11 @@ def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFi
             ax.spines[side].set_visible(False)
         left, right = favours_labels(analysis)
         ax.set_xlabel(analysis.natural_name if not plain else analysis.natural_name.split(" (")[0])
-        below = {"xycoords": "axes fraction", "textcoords": "offset points", "va": "top"}
+        below: dict[str, Any] = {
+            "xycoords": "axes fraction",
+            "textcoords": "offset points",
+            "va": "top",
+        }
         ax.annotate(left, (0.0, 0.0), xytext=(0, -32), ha="left", fontsize=8, **below)
         ax.annotate(right, (1.0, 0.0), xytext=(0, -32), ha="right", fontsize=8, **below)
         if nat is not None:  # under the plot, as RevMan prints them
@@ -623,8 +631,6 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
     import numpy as np
     from matplotlib import rc_context
 
-    from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
-
     design = design or albatross_design(swims)
     points = []
     missing = 0
@@ -663,7 +669,7 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
                     va="bottom",
                 )
         for i, r, p2 in points:
-            x = 0.0 if r.direction == 0 else r.direction * -math.log10(p2)
+            x = 0.0 if not r.direction else r.direction * -math.log10(p2)  # voters: never None
             colour = _DIRECTION_COLOURS[r.direction or 0]
             marker = _MARKERS[i % len(_MARKERS)]
             hollow = r.p_bound != "="
@@ -727,8 +733,6 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
 
 
 def _albatross_alt(points: list, design: str, missing: int) -> str:
-    from synthesis.stats.swim import ALBATROSS_DESIGNS
-
     fav = sum(1 for _, r, _ in points if r.direction == 1)
     unf = sum(1 for _, r, _ in points if r.direction == -1)
     parts = [
@@ -849,7 +853,11 @@ def _wrap(text: str, width: int = 15) -> str:
 
 
 def _effect_direction_alt(cols: list[OutcomeSwim]) -> str:
-    words = {1: "favours the intervention", -1: "favours the comparator", 0: "no difference"}
+    words: dict[int | None, str] = {
+        1: "favours the intervention",
+        -1: "favours the comparator",
+        0: "no difference",
+    }
     parts = []
     for s in cols:
         said = [

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthesis.analysis import plan_rows
+from synthesis.cluster import kernel_client
+from synthesis.plain import verdict
 from synthesis.vocabulary import METHODS, TESTS
 
 if TYPE_CHECKING:
@@ -51,9 +54,15 @@ class Variant:
     changed: bool
 
 
-def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, fit, rows) -> Variant:  # type: ignore[no-untyped-def]
+def _variant(
+    analysis: OutcomeAnalysis,
+    main: str,
+    choice: str,
+    value: str,
+    fit: dict[str, Any],
+    rows: list[EffectRow],
+) -> Variant:
     """The cell of a refit (``fit``: a row of :func:`synthesis.stats.fit_models`) of ``rows``."""
-    from synthesis.plain import verdict
     from synthesis.stats import backtransform
 
     ni = [r.n for r in rows] if analysis.measure == "PFT" else None
@@ -67,6 +76,11 @@ def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, fit,
     return Variant(choice, value, int(fit["k"]), est, lo, hi, category, category != main)
 
 
+def _empty(choice: str, value: str, k: int, category: str) -> Variant:
+    """A cell with nothing to fit (no estimate; always a change from the main analysis)."""
+    return Variant(choice, value, k, math.nan, math.nan, math.nan, category, True)
+
+
 def grid(base: EvidenceBase, analysis: OutcomeAnalysis, *, client: Any = None) -> list[Variant]:
     """Every variant of one pooled analysis (empty when the outcome is not pooled).
 
@@ -75,9 +89,6 @@ def grid(base: EvidenceBase, analysis: OutcomeAnalysis, *, client: Any = None) -
     when given, else on the cluster of the build's ``--scheduler``
     (:func:`synthesis.cluster.kernel_client`), else here; the numbers are the same.
     """
-    from synthesis.analysis import plan_rows
-    from synthesis.cluster import kernel_client
-    from synthesis.plain import verdict
     from synthesis.stats import fit_models
 
     nat = analysis.natural()
@@ -120,9 +131,7 @@ def grid(base: EvidenceBase, analysis: OutcomeAnalysis, *, client: Any = None) -
             value = f"{len(rows) - len(low_risk)} at high risk left out"
             refit("risk of bias", value, low_risk, s.method, s.test)
         else:
-            cells.append(
-                Variant("risk of bias", "all at high risk", 0, *(3 * [math.nan]), "none left", True)
-            )
+            cells.append(_empty("risk of bias", "all at high risk", 0, "none left"))
     if analysis.measure in ("SMCC", "SMCR"):
         others: list[tuple[str, str, dict[str, Any]]] = []
         values = dict.fromkeys((*PREPOST_RANGE, *analysis.question.analysis.prepost_r_sensitivity))
@@ -140,8 +149,7 @@ def grid(base: EvidenceBase, analysis: OutcomeAnalysis, *, client: Any = None) -
             if pooled and len(pooled) >= min_k:
                 refit(choice, value, pooled, plan.method, plan.test)
             else:
-                nan3 = 3 * [math.nan]
-                cells.append(Variant(choice, value, len(pooled), *nan3, "not pooled", True))
+                cells.append(_empty(choice, value, len(pooled), "not pooled"))
     if not models:
         return [c for c in cells if isinstance(c, Variant)]
     fits = fit_models(
