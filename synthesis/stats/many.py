@@ -550,7 +550,7 @@ def fit_models(
     >>> y, v = [0.10, 0.30, 0.35, 0.65], [0.010, 0.020, 0.015, 0.030]
     >>> res = fit_models([(y, v, "REML", "z"), (y, v, "DL", "knha"), (y[1:], v[1:], "REML", "z")])
     >>> res["k"].tolist(), round(float(res.loc[1, "tau2"]), 4)
-    ([4, 4, 3], 0.0201)
+    ([4, 4, 3], 0.029)
     """
     level, con = check_level(level), check_control(control)
     groups: dict[tuple[str, str], list[int]] = {}
