@@ -150,10 +150,13 @@ class MetaResult:
         Prediction interval as metafor's ``predict.rma``: ``b ± crit √(se² + τ²)``
         with ``crit`` the normal (z) or t(k − p) (knha) quantile. NaN for the EE
         model (metafor reports none) and for meta-regressions.
-    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub
+    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub, tau2_ci_truncated
         τ², its standard error (metafor's formula per method; NaN for EE and k = 1)
         and the Q-profile CI (NaN for EE and k = 1, where metafor's ``confint``
-        refuses).
+        refuses); ``tau2_ci_truncated`` marks an upper bound reported as the search
+        limit. Like metafor's ``rma``, the fit does not compute the CI: it is
+        computed (by ``tau2_profile``) on the first access to any of the three or to
+        ``notes``, printing or export, and kept.
     I2, H2, QE, QEp
         Heterogeneity statistics (see :func:`heterogeneity_indices`,
         :func:`q_statistic`).
@@ -165,14 +168,20 @@ class MetaResult:
         Percentage weights ``100 wᵢ/Σw`` with ``wᵢ = 1/(vᵢ + τ²)``, as ``weights()``.
     yi, vi, slab, measure
         The data analysed (after exclusions) and the effect-size measure code.
-    notes
-        Human-readable remarks (k = 1, non-convergence, search limits, …).
+    notes, fit_notes
+        Human-readable remarks (k = 1, non-convergence, search limits, …);
+        ``fit_notes`` are those of the fit alone, ``notes`` adds the remarks on the
+        Q-profile CI of τ².
     coefficients, QM, QMdf, QMp
         Coefficient table and the omnibus test of the moderators (of the intercept
         for an intercept-only model): χ²(m) under z, F(m, k − p) under knha
         (``QMdf = (m, None)`` under z).
     p, control
         Number of coefficients; the control settings used.
+    tau2_profile
+        ``tau2_profile(result)`` returns ``(tau2_ci_lb, tau2_ci_ub,
+        tau2_ci_truncated, notes)`` from the result's own data and settings; None:
+        no CI (NaN bounds).
 
     Examples
     --------
@@ -204,8 +213,8 @@ class MetaResult:
     pi_ub: float
     tau2: float
     se_tau2: float
-    tau2_ci_lb: float
-    tau2_ci_ub: float
+    tau2_ci_lb: float = field(init=False)
+    tau2_ci_ub: float = field(init=False)
     I2: float
     H2: float
     QE: float
@@ -218,7 +227,7 @@ class MetaResult:
     vi: _Array = field(compare=False, repr=False)
     slab: tuple[str, ...] = field(repr=False)
     measure: str | None
-    notes: tuple[str, ...]
+    notes: tuple[str, ...] = field(init=False)
     coefficients: tuple[Coefficient, ...] = field(repr=False)
     QM: float
     QMdf: tuple[int, int | None]
@@ -228,7 +237,32 @@ class MetaResult:
     control: Mapping[str, Any] = field(compare=False, repr=False)
     vb: _Array = field(compare=False, repr=False, default_factory=lambda: np.zeros((1, 1)))
     X: _Array | None = field(compare=False, repr=False, default=None)
-    tau2_ci_truncated: bool = False
+    tau2_ci_truncated: bool = field(init=False)
+    fit_notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    tau2_profile: Callable[[MetaResult], tuple[float, float, bool, tuple[str, ...]]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.tau2_profile is None:
+            self._set_profile((math.nan, math.nan, False, ()))
+
+    def _set_profile(self, profile: tuple[float, float, bool, tuple[str, ...]]) -> None:
+        lb, ub, truncated, notes = profile
+        for name, value in (
+            ("tau2_ci_lb", lb),
+            ("tau2_ci_ub", ub),
+            ("tau2_ci_truncated", truncated),
+            ("notes", (*self.fit_notes, *notes)),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """The Q-profile CI of τ² and the notes, computed on first access."""
+        if name not in _LAZY or "tau2_profile" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._set_profile(self.tau2_profile(self))  # type: ignore[misc]
+        return self.__dict__[name]
 
     def __eq__(self, other: object) -> bool:
         """Field-wise equality in which NaN equals NaN (the same on every Python version)."""
@@ -427,6 +461,10 @@ class MetaResult:
             f"<div><p>{html.escape(het)}</p><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>{pi}" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
         )
+
+
+#: Attributes of :class:`MetaResult` computed on first access.
+_LAZY = frozenset({"tau2_ci_lb", "tau2_ci_ub", "tau2_ci_truncated", "notes"})
 
 
 def _p_eq(p: float) -> str:
