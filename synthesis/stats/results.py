@@ -684,6 +684,20 @@ class InfluenceResult(_TableResult):
     ``tau2.del`` and ``QE.del`` (τ² and QE without the study), ``hat`` (leverage),
     ``weight`` (in %), ``dfbs`` (DFBETAS, one column per coefficient) and ``inf``
     (``"*"`` for a study influential by metafor's criteria).
+
+    Examples
+    --------
+    >>> from synthesis.stats import influence, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> inf = influence(fit)
+    >>> type(inf).__name__
+    'InfluenceResult'
+    >>> inf.to_frame()[["rstudent", "cook.d", "hat", "inf"]].round(4).loc[["A", "D"]]
+          rstudent  cook.d     hat inf
+    slab
+    A      -1.4688  0.3911  0.2092
+    D       2.0522  0.5942  0.1237   *
     """
 
     frame: pd.DataFrame = field(repr=False)
@@ -699,6 +713,15 @@ class PredictResult(_TableResult):
 
     With ``transf`` the values are on the transformed scale (bounds sorted) and ``se``
     is NaN, as metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import predict, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> print(predict(fit))  # as metafor's predict(fit)
+        pred     se  ci.lb  ci.ub   pi.lb  pi.ub
+    0 0.3017 0.0778 0.1492 0.4541 -0.0080 0.6114
     """
 
     pred: float
@@ -721,7 +744,19 @@ class PredictResult(_TableResult):
 
 @dataclass(frozen=True, eq=False)
 class ConfintResult(_TableResult):
-    """Confidence intervals of τ², τ, I² and H², as metafor's ``confint``."""
+    """Confidence intervals of τ², τ, I² and H², as metafor's ``confint``.
+
+    Examples
+    --------
+    >>> from synthesis.stats import confint, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> ci = confint(fit)
+    >>> ci.to_frame().round(4).loc[["tau^2", "tau"]]
+           estimate  ci.lb   ci.ub
+    tau^2    0.0189    0.0  0.2235
+    tau      0.1376    0.0  0.4728
+    """
 
     frame: pd.DataFrame = field(repr=False)
     level: float = 95.0
