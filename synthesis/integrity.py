@@ -749,14 +749,14 @@ def se_range_from_ci(
 
 
 def percent_consistent(
-    events: int, n: int, percent: float | str, decimals: int | None = None
+    events: int | float, n: int, percent: float | str, decimals: int | None = None
 ) -> bool:
     """Does ``events / n`` round to the printed percentage?
 
     Parameters
     ----------
-    events : int
-        Count, ``0 <= events <= n``.
+    events : int or float
+        Count, ``0 <= events <= n`` (a whole float such as ``12.0`` counts as 12).
     n : int
         Denominator, ``>= 1``.
     percent : float or str
@@ -1169,7 +1169,8 @@ class _OutcomeChecker:
         if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
             return
         est, loc = d.estimate.value, self.at("estimate")
-        h, df, f = _half(self.dec(loc, est)), None, float
+        h, df = _half(self.dec(loc, est)), None
+        f: Callable[[float], float] = float
         if d.metric in ("d", "g", "SMD") and (d.n is not None or d.n1 is not None):
             if d.n1 is not None and d.n2 is not None:
                 n1, n2 = d.n1.value, d.n2.value
