@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthesis import records
+from synthesis.bib import short_label
+from synthesis.errors import UserInputError
+from synthesis.vocabulary import NULL_VALUES
 
+# synthesis.stats and synthesis.integrity (numpy, scipy) are imported inside the functions
+# that compute, so validation and the evidence map load without them.
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
 
@@ -94,7 +99,6 @@ def _convert(
 ) -> tuple[float, float, str, bool, bool]:
     """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
     from synthesis import stats
-    from synthesis.errors import UserInputError
 
     def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
         frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
@@ -475,7 +479,6 @@ def _effect_from_p(
     data: records.Narrative, spec: records.QuestionOutcome
 ) -> tuple[float, float, str]:
     """(yi, vi, how) from a narrative result's p, direction, test and n; or _NotPoolable."""
-    from synthesis.errors import UserInputError
     from synthesis.stats import from_p
 
     measure, test = spec.measure, data.test
@@ -526,8 +529,6 @@ def _direction_and_p(
     The p value is the reported one; else the Wald p of the estimate and its variance.
     """
     from scipy.stats import norm
-
-    from synthesis.vocabulary import NULL_VALUES
 
     out: dict[str, Any] = {}
     null = NULL_VALUES.get(spec.measure)
@@ -652,8 +653,6 @@ def effect_rows(
         robustness grid).
     """
     from synthesis import integrity
-    from synthesis.bib import short_label
-    from synthesis.errors import UserInputError
 
     q = base.questions.get(question)
     if q is None:

@@ -74,8 +74,10 @@ import numpy as np
 from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from synthesis import records
+from synthesis.effect_p import implied_p
 from synthesis.errors import UserInputError
-from synthesis.problems import Problem, ProblemReport, Severity
+from synthesis.problems import Problem, ProblemReport, Severity, format_loc
+from synthesis.stats.conversions import events_from_percent
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
 
@@ -872,8 +874,6 @@ class _OutcomeChecker:
 
     # -- helpers
     def add(self, severity: Severity, loc: Loc, message: str, code: str) -> None:
-        from synthesis.problems import format_loc
-
         self.flags.append(
             Problem(
                 severity, self.source.file, self.source.line(loc), format_loc(loc), message, code
@@ -1164,8 +1164,6 @@ class _OutcomeChecker:
 
     def effect_vs_p(self, d: records.ReportedEffect) -> None:
         """A reported d/g/SMD (or MD, OR, RR, HR) against its reported p [``effect-p``]."""
-        from synthesis.effect_p import implied_p
-
         if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
             return
         est, loc = d.estimate.value, self.at("estimate")
@@ -1304,8 +1302,6 @@ class _OutcomeChecker:
         self.single_n(d.n)
 
     def proportion(self, d: records.Proportion) -> None:
-        from synthesis.stats.conversions import events_from_percent
-
         if d.percent is None or not d.n.value.is_integer() or d.n.value < 1:
             return
         n = int(d.n.value)
