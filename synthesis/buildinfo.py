@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from synthesis import __version__
 from synthesis.pages import TEMPLATES
 
 __all__ = [
@@ -175,8 +176,6 @@ def provenance(root: Path) -> dict[str, Any]:
         (``python``, ``pandas``, ``PyMARE``, ``nbconvert``, ``nbclient``) and
         ``built_at`` (UTC, ISO 8601, seconds).
     """
-    from synthesis import __version__
-
     commit, dirty = git_state(root)
     versions = {"python": platform.python_version()}
     versions.update(
