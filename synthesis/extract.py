@@ -131,7 +131,6 @@ class _EscalcBatch:
 
     def compute(self) -> None:
         from synthesis import stats
-        from synthesis.errors import UserInputError
 
         for (measure, keys), rows in self.wanted.items():
             unique = list(dict.fromkeys(rows))
