@@ -142,7 +142,8 @@ def prisma_flow(base: EvidenceBase, question: str | None = None) -> Flow:
     for e in excluded.values():
         stage[e.stage][e.category] += 1
     included = sorted(distinct - set(excluded))
-    with_outcome = [r for r in included if any(r in serving(base, q) for q in qids)]
+    served = set().union(*(serving(base, q) for q in qids))  # once, not per record
+    with_outcome = [r for r in included if r in served]
     usable, pooled = _usable_and_pooled(base, qids)
     screened = len(distinct)
     sought = screened - sum(stage["screening"].values())
