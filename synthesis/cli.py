@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
@@ -522,7 +523,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always", SynthesisWarning)
         default_show = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
             if issubclass(category, SynthesisWarning):
                 print(f"synthesis {args.command}: warning: {message}", file=sys.stderr)
             else:
