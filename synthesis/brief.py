@@ -223,6 +223,16 @@ def _absolute(a: OutcomeAnalysis) -> str:
     return f"{_num(est)} ({_num(lo)} to {_num(hi)})"
 
 
+def _side_by_side(a: OutcomeAnalysis) -> str:
+    """Each study's own result for an outcome the plan does not pool ('' otherwise): no
+    combined number is given."""
+    if not a.side_by_side:
+        return ""
+    from synthesis.plain import side_by_side_text
+
+    return "not combined: " + side_by_side_text(a).replace(" CI ", " interval ")
+
+
 def _relative(a: OutcomeAnalysis) -> str:
     eff = _effect_of(a)
     if eff is None or a.measure not in ("OR", "RR"):
@@ -271,6 +281,8 @@ def sof_rows(
             comments = ["Very uncertain."]
         elif eff is not None:
             comments = [re.split(r"(?<=\.) ", statement(a, c))[0]]  # interval: in the table
+        elif a.side_by_side:
+            comments = ["Too few studies to combine; each is shown on its own."]
         elif c.studies:
             comments = ["Direction of the result only."]
         elif any(r.status == "awaiting results" for r in a.rows):
@@ -283,7 +295,7 @@ def sof_rows(
             c,
             statement(a, c),
             _relative(a),
-            _absolute(a) if eff is not None else "no numbers",
+            _absolute(a) if eff is not None else _side_by_side(a) or "no numbers",
             participants,
             " ".join(comments),
         )
@@ -748,6 +760,9 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
             f"scores is not reported; {analyses[0].settings.prepost_r:g} was assumed (other "
             "values in the full report)."
         ] = None
+    rules = _pooling_rules_item(analyses)
+    if rules:
+        items[rules] = None
     sds = [
         a.outcome.typical_sd
         for a in analyses
@@ -768,6 +783,41 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
             f"{values} {sds[0].unit}, each the {_lower_first(where)}: the review's assumption."
         ] = None
     return list(items)
+
+
+def _pooling_rules_item(analyses: list[OutcomeAnalysis]) -> str:
+    """The analysis plan's pooling rules in one plain sentence ('' when it sets none):
+    which follow-up is combined, how many results that leaves out, and the fewest studies
+    combined (:mod:`synthesis.pooling_rules`)."""
+    from synthesis.pooling_rules import min_k, window_text
+
+    windows = list(
+        dict.fromkeys(window_text(a.outcome) for a in analyses if a.outcome.timepoint_window)
+    )
+    ks = {min_k(a.question, a.outcome)[0] for a in analyses}
+    if not windows and ks == {2}:
+        return ""
+    out = sum(
+        1
+        for a in analyses
+        for r in a.rows
+        if r.status == "excluded" and r.reason.startswith(("time point", "design '"))
+    )
+    parts = []
+    if windows:
+        parts.append(
+            f"Results are combined only from {_names(windows)}"
+            + (
+                f"; {out} result{'s' if out != 1 else ''} outside this or without a stated time "
+                "point are listed but not combined"
+                if out
+                else ""
+            )
+        )
+    k = max(ks)
+    parts.append(f"with fewer than {k} studies, each study is shown on its own")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:

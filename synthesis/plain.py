@@ -351,6 +351,8 @@ def statement(analysis: OutcomeAnalysis, certainty: str) -> str:
     name = _name(analysis)
     if certainty == "no evidence":
         return f"No evidence yet on {name}."
+    if analysis.side_by_side:
+        return side_by_side_statement(analysis)
     ends = interval(analysis)
     if ends is None:
         table = analysis.study_table()
@@ -361,6 +363,34 @@ def statement(analysis: OutcomeAnalysis, certainty: str) -> str:
             "the effect is uncertain."
         )
     return informative_statement(ends[1], ends[2], analysis, certainty)
+
+
+def side_by_side_text(analysis: OutcomeAnalysis) -> str:
+    """Each study's own estimate and interval, for an outcome the plan does not pool
+    (:attr:`synthesis.analysis.OutcomeAnalysis.side_by_side`): 'A 2013: −0.15 (95% CI
+    −0.55 to 0.25); B 2025: uninformative'. No pooled number."""
+    m = analysis.measure
+    level = f"{analysis.settings.level:g}%"
+    table = analysis.study_table()
+    return "; ".join(
+        f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI {fmt_interval(r.ci_lb, r.ci_ub, m)})"
+        if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
+        else f"{r.label}: uninformative"
+        for r in table[table.status == "pooled"].itertuples()
+    )
+
+
+def side_by_side_statement(analysis: OutcomeAnalysis) -> str:
+    """The summary-of-findings sentence of an outcome shown side by side: why there is no
+    pooled number, and where to find each study's result."""
+    from synthesis.pooling_rules import min_k
+
+    k, _ = min_k(analysis.question, analysis.outcome)
+    return (
+        f"{analysis.k} studies report {_name(analysis)}; the analysis plan combines at "
+        f"least {k}, so there is no combined result and each study's result is shown on "
+        "its own."
+    )
 
 
 def interval(analysis: OutcomeAnalysis) -> tuple[float, float, float] | None:
@@ -378,6 +408,8 @@ def interval(analysis: OutcomeAnalysis) -> tuple[float, float, float] | None:
 def effect_text(analysis: OutcomeAnalysis) -> str:
     """The SoF 'effect' cell: estimate and interval; no headline number when uninformative."""
     m = analysis.measure
+    if analysis.side_by_side:
+        return f"not pooled, side by side: {side_by_side_text(analysis)}"
     ends = interval(analysis)
     if ends is None:
         return votes_effect_text(analysis)
@@ -443,16 +475,8 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     narrative = [r for r in analysis.rows if r.status == "narrative"]
     awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
     parts = [f"No pooled estimate for {name}: {analysis.reason}."]
-    if len(single) > 1:  # the plan does not pool this few studies: shown side by side
-        side = table[table.status == "pooled"]
-        shown = [
-            f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI "
-            f"{fmt_interval(r.ci_lb, r.ci_ub, m)})"
-            if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
-            else f"{r.label}: uninformative"
-            for r in side.itertuples()
-        ]
-        parts.append("The studies side by side: " + "; ".join(shown) + ".")
+    if analysis.side_by_side:  # the plan does not pool this few studies
+        parts.append(f"The studies side by side: {side_by_side_text(analysis)}.")
     said_votes = votes_sentence(analysis)
     if said_votes:
         parts.append(said_votes)

@@ -175,7 +175,10 @@ def forest_description(analysis: OutcomeAnalysis) -> str:
     level = f"{analysis.settings.level:g}%"
     parts = [f"Forest plot of {analysis.outcome.name} ({analysis.natural_name})."]
     for r in shown.itertuples():
-        what = "pooled" if r.status == "pooled" else f"not pooled ({r.status}: {r.reason})"
+        if r.status != "pooled":
+            what = f"not pooled ({r.status}: {r.reason})"
+        else:
+            what = "pooled" if analysis.fit is not None else "shown on its own, not pooled"
         weight = f", weight {r.weight:.1f}%" if math.isfinite(r.weight) else ""
         parts.append(
             f"{r.label}: {_fmt(r.estimate, m)} ({level} CI {_fmt(r.ci_lb, m)} to "
