@@ -225,8 +225,9 @@ def analyse(
     -------
     OutcomeAnalysis
         Pooled with :func:`synthesis.stats.rma` [viechtbauer2010metafor]_ when at least
-        ``analysis.min_k`` independent studies are poolable; otherwise ``fit`` is None and
-        ``reason`` says why.
+        ``min_k`` independent studies are poolable (the outcome's, else the plan's);
+        otherwise ``fit`` is None and ``reason`` says why (two or more studies are then
+        shown side by side: :attr:`OutcomeAnalysis.side_by_side`).
     """
     from synthesis import pooling_rules
     from synthesis.stats import rma

@@ -62,6 +62,7 @@ def map_summary(base: EvidenceBase) -> pd.DataFrame:
     narrative results."""
     import pandas as pd
 
+    from synthesis import pooling_rules
     from synthesis.counts import count_rows
 
     out = []
@@ -84,7 +85,7 @@ def map_summary(base: EvidenceBase) -> pd.DataFrame:
                     "narrative": int(counts.get("narrative", 0)),
                     "awaiting": int(counts.get("awaiting results", 0)),
                     "pooled_estimate": "yes"
-                    if counts.get("pooled", 0) >= q.analysis.min_k
+                    if counts.get("pooled", 0) >= pooling_rules.min_k(q, spec)[0]
                     else "no",
                 }
             )
