@@ -222,7 +222,8 @@ def parse_bibliography(text: str, display_path: str = "references.bib") -> Bibli
             key=entry.key,
             entry_type=entry.entry_type.lower(),
             fields=fields,
-            line=entry.start_line + 1,
+            # start_line is None only for blocks built in code, never for parsed ones
+            line=(entry.start_line or 0) + 1,
             persons=persons,
             others=frozenset(others),
         )

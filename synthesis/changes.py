@@ -350,9 +350,9 @@ def compare(
                     "to": _interval(new),
                 }
             )
-        for fld, target in (("verdict", changes.verdicts), ("certainty", changes.certainty)):
+        for fld, listed in (("verdict", changes.verdicts), ("certainty", changes.certainty)):
             if old.get(fld) != new.get(fld):
-                target.append(
+                listed.append(
                     {
                         "outcome": oid,
                         "name": name,

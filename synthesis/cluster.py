@@ -47,9 +47,10 @@ def connect(address: str) -> Any:
 async def execute_on_cluster(client: Any, run: Callable[..., dict[str, Any]], *args: Any) -> Any:
     """Run ``run(*args)`` on the cluster (one task) and return its result.
 
-    ``run`` is the build's executor of one notebook (``synthesis.report``): it returns
-    the executed notebook or the fields of its failure, both picklable, so nothing
-    raised on a worker needs unpickling here.
+    ``run`` is the build's executor of one notebook
+    (:func:`synthesis.kernel.execute_on_worker`): it returns the executed notebook or
+    the fields of its failure, both picklable, so nothing raised on a worker needs
+    unpickling here.
     """
     future = client.submit(run, *args, pure=False)
     loop = asyncio.get_running_loop()

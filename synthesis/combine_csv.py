@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from synthesis.errors import UserInputError
 
@@ -25,7 +25,16 @@ def _where(path: Path, row: int) -> str:
     return f"{path}: data row {row + 1}"
 
 
-def read_combine_csv(path: Path) -> dict[str, list[Any]]:
+class CombineData(TypedDict):
+    """The checked columns of a ``synthesis combine`` CSV."""
+
+    p: list[float]
+    direction: list[int]
+    n: list[float] | None
+    label: list[str]
+
+
+def read_combine_csv(path: Path) -> CombineData:
     """Read and check the CSV; return lists ``p``, ``direction``, ``n`` (or None), ``label``."""
     from synthesis.pool import read_csv
 
@@ -43,7 +52,9 @@ def read_combine_csv(path: Path) -> dict[str, list[Any]]:
         raise UserInputError(
             f"{path}: unknown column(s) {', '.join(unknown)}; allowed: p, direction, n, label"
         )
-    p, direction, n = [], [], []
+    p: list[float] = []
+    direction: list[int] = []
+    n: list[float] = []
     has_n = "n" in cols
     for i, row in enumerate(frame.to_dict("records")):
         pv = row["p"]

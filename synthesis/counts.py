@@ -169,7 +169,8 @@ def count_rows(rows: Iterable[EffectRow], measure: str) -> OutcomeCount:
     groups: dict[str, list[EffectRow]] = {}
     for r in rows:
         groups.setdefault(r.cohort or r.study, []).append(r)
-    pooled, other = [], []
+    pooled: list[CountedStudy] = []
+    other: list[CountedStudy] = []
     for key, members in groups.items():
         reports = tuple(dict.fromkeys(r.study for r in members))
         chosen = [r for r in members if r.status == "pooled"]

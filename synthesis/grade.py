@@ -35,6 +35,20 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from synthesis.analysis import small_study
+from synthesis.plain import (
+    cuts_for,
+    effect_text,
+    fmt_interval,
+    fmt_value,
+    informative_statement,
+    side_by_side_text,
+    verdict,
+    votes_sentence,
+)
+from synthesis.plain import statement as plain_statement
+from synthesis.records import Narrative
+from synthesis.swim_outcomes import outcome_swim
 from synthesis.vocabulary import NULL_VALUES
 
 if TYPE_CHECKING:
@@ -263,8 +277,6 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
         problems.append("a single study")
     else:
         lo, hi = nat.ci_lb, nat.ci_ub
-    from synthesis.plain import cuts_for, verdict
-
     # GRADE's minimally contextualised approach: where the whole interval lies against
     # the outcome's thresholds [santesso2020grade]_.
     category = verdict(lo, hi, analysis.outcome).category
@@ -314,8 +326,6 @@ def _imprecision_direction_only(analysis: OutcomeAnalysis) -> GradeStep:
     of the size of the effect nor of its precision, so imprecision is rated down (very
     serious), whatever the vote count; the reason states the vote count and sign test.
     """
-    from synthesis.swim_outcomes import outcome_swim
-
     v = outcome_swim(analysis).votes
     if v is None:
         said = "the studies report the direction of the result only"
@@ -332,8 +342,6 @@ def _imprecision_direction_only(analysis: OutcomeAnalysis) -> GradeStep:
 
 
 def _publication_bias(analysis: OutcomeAnalysis) -> GradeStep:
-    from synthesis.analysis import small_study
-
     need = analysis.question.analysis.small_study_min_k
     if analysis.fit is None or analysis.k < need:
         return GradeStep(
@@ -384,16 +392,98 @@ def _large_effect(analysis: OutcomeAnalysis, randomised: bool, down: int) -> Gra
 def statement(analysis: OutcomeAnalysis, certainty: Certainty) -> str:
     """GRADE informative statement for the finding at its certainty
     (:func:`synthesis.plain.statement`, the one place sentences are written)."""
-    from synthesis.plain import statement as words
+    return plain_statement(analysis, certainty.level)
 
-    return words(analysis, certainty.level)
+
+def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str:
+    """One or two plain sentences on one outcome: what was found and how sure we are.
+
+    With ``base`` the certainty (:func:`grade_outcome`) hedges the statement; an
+    uninformative interval headlines no number. The sentences are those of
+    :mod:`synthesis.plain`.
+    """
+    m = analysis.measure
+    level = f"{analysis.settings.level:g}%"
+    name = analysis.outcome.name[0].lower() + analysis.outcome.name[1:]
+    certainty = None
+    if base is not None and analysis.pooled_rows:
+        certainty = grade_outcome(base, analysis).level
+    nat = analysis.natural()
+    if nat is not None:
+        k, n = analysis.k, analysis.participants
+        who = f"{k} studies" + (f" ({n} participants)" if n else "")
+        words = informative_statement(nat.ci_lb, nat.ci_ub, analysis, certainty)
+        if not verdict(nat.ci_lb, nat.ci_ub, analysis.outcome).informative:
+            return f"Across {who}: {words}"
+        text = (
+            f"Across {who}, the combined {analysis.natural_name} for {name} was "
+            f"{fmt_value(nat.estimate, m)} ({level} confidence interval "
+            f"{fmt_interval(nat.ci_lb, nat.ci_ub, m)}). {words}"
+        )
+        if math.isfinite(nat.pi_lb):
+            text += (
+                f" In a new setting like these, the true value would probably lie "
+                f"{fmt_interval(nat.pi_lb, nat.pi_ub, m, between=True)}."
+            )
+        return text
+    single = analysis.pooled_rows
+    table = analysis.study_table()
+    if len(single) == 1:
+        row = table[table.status == "pooled"].iloc[0]
+        people = f", {row.n:.0f} participants" if math.isfinite(row.n) else ""
+        words = informative_statement(row.ci_lb, row.ci_ub, analysis, certainty)
+        number = (
+            f"{fmt_value(row.estimate, m)} ({level} CI {fmt_interval(row.ci_lb, row.ci_ub, m)}). "
+        )
+        if not verdict(row.ci_lb, row.ci_ub, analysis.outcome).informative:
+            number = ""
+        return (
+            f"Only one study ({row.label}{people}) gives usable numbers for {name}: {number}"
+            f"{words} One study cannot be pooled, and its result may not hold elsewhere."
+        )
+    narrative = [r for r in analysis.rows if r.status == "narrative"]
+    awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
+    parts = [f"No pooled estimate for {name}: {analysis.reason}."]
+    if analysis.side_by_side:  # the plan does not pool this few studies
+        parts.append(f"The studies side by side: {side_by_side_text(analysis)}.")
+    said_votes = votes_sentence(analysis)
+    if said_votes:
+        parts.append(said_votes)
+    if narrative and base is not None:
+        said = []
+        for r in narrative:
+            data = _narrative_data(base, r.study, analysis)
+            if data is not None:
+                sig = {True: ", statistically significant", False: ", not significant", None: ""}[
+                    data.significant
+                ]
+                number = ""
+                if data.percent is not None:
+                    number = f", {data.percent.value:g}% with the denominator not reported"
+                elif data.value is not None:
+                    number = f", {data.value.value:g} {data.unit or ''}".rstrip()
+                said.append(f"{r.label} ({data.direction}{sig}{number})")
+        if said:
+            parts.append(
+                "Studies reporting only the direction of the result: " + "; ".join(said) + "."
+            )
+    if awaiting:
+        parts.append("Results awaited: " + ", ".join(r.label for r in awaiting) + ".")
+    return " ".join(parts)
+
+
+def _narrative_data(base: EvidenceBase, study: str, analysis: OutcomeAnalysis) -> Narrative | None:
+    for oc in base.studies[study].outcomes:
+        if (oc.question, oc.outcome) == (analysis.question.id, analysis.outcome.id) and isinstance(
+            oc.data, Narrative
+        ):
+            return oc.data
+    return None
 
 
 def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> pd.DataFrame:
     """One row per outcome: participants (studies), effect, certainty, reasons, statement."""
     import pandas as pd
-
-    from synthesis.plain import effect_text
 
     rows = []
     for a in analyses:

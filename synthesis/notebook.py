@@ -168,8 +168,8 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """One row per outcome: studies, participants, the result in plain numbers, a sentence
     (with how robust it is), and the certainty with every reason it was rated down or up."""
     from synthesis.brief import certainty_badge, plain_reason
-    from synthesis.grade import grade_outcome
-    from synthesis.plain import describe, fmt_interval, fmt_value, robustness_sentence, verdict
+    from synthesis.grade import describe, grade_outcome
+    from synthesis.plain import fmt_interval, fmt_value, robustness_sentence, verdict
     from synthesis.robustness import grid
 
     body = []
@@ -968,11 +968,11 @@ def swim_items(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     q = analyses[0].question
     plan = q.analysis
     swims = _swims(analyses)
-    pooled = [a for a in analyses if a.fit is not None]
+    fits = [(a.outcome.name, a.fit) for a in analyses if a.fit is not None]
     voted = [s for s in swims if s.votes is not None]
     measures = ", ".join(f"{a.outcome.name}: {a.measure}" for a in analyses)
     hetero = (
-        "; ".join(f"{a.outcome.name}: I² = {a.fit.I2:.0f}%, τ² = {a.fit.tau2:.3g}" for a in pooled)
+        "; ".join(f"{name}: I² = {fit.I2:.0f}%, τ² = {fit.tau2:.3g}" for name, fit in fits)
         or "no outcome was pooled"
     )
     results = (

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
-    from synthesis.evidence import EvidenceBase
     from synthesis.records import Question, QuestionOutcome
 
 
@@ -126,6 +125,12 @@ def _distance(x: float, measure: str) -> float:
     return x - NULL_VALUES.get(measure, 0.0)
 
 
+@overload
+def _cut(value: float, measure: str) -> float: ...
+@overload
+def _cut(value: None, measure: str) -> None: ...
+@overload
+def _cut(value: float | None, measure: str) -> float | None: ...
 def _cut(value: float | None, measure: str) -> float | None:
     if value is None:
         return None
@@ -423,95 +428,6 @@ def effect_text(analysis: OutcomeAnalysis) -> str:
     if m in PROPORTION_MEASURES:
         text += f"; about {100 * est:.0f} per 100 people"
     return text
-
-
-def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str:
-    """One or two plain sentences on one outcome: what was found and how sure we are.
-
-    With ``base`` the certainty (:func:`synthesis.grade.grade_outcome`) hedges the
-    statement; an uninformative interval headlines no number.
-    """
-    m = analysis.measure
-    level = f"{analysis.settings.level:g}%"
-    name = analysis.outcome.name[0].lower() + analysis.outcome.name[1:]
-    certainty = None
-    if base is not None and analysis.pooled_rows:
-        from synthesis.grade import grade_outcome
-
-        certainty = grade_outcome(base, analysis).level
-    nat = analysis.natural()
-    if nat is not None:
-        k, n = analysis.k, analysis.participants
-        who = f"{k} studies" + (f" ({n} participants)" if n else "")
-        words = informative_statement(nat.ci_lb, nat.ci_ub, analysis, certainty)
-        if not verdict(nat.ci_lb, nat.ci_ub, analysis.outcome).informative:
-            return f"Across {who}: {words}"
-        text = (
-            f"Across {who}, the combined {analysis.natural_name} for {name} was "
-            f"{fmt_value(nat.estimate, m)} ({level} confidence interval "
-            f"{fmt_interval(nat.ci_lb, nat.ci_ub, m)}). {words}"
-        )
-        if math.isfinite(nat.pi_lb):
-            text += (
-                f" In a new setting like these, the true value would probably lie "
-                f"{fmt_interval(nat.pi_lb, nat.pi_ub, m, between=True)}."
-            )
-        return text
-    single = analysis.pooled_rows
-    table = analysis.study_table()
-    if len(single) == 1:
-        row = table[table.status == "pooled"].iloc[0]
-        n = f", {row.n:.0f} participants" if math.isfinite(row.n) else ""
-        words = informative_statement(row.ci_lb, row.ci_ub, analysis, certainty)
-        number = (
-            f"{fmt_value(row.estimate, m)} ({level} CI {fmt_interval(row.ci_lb, row.ci_ub, m)}). "
-        )
-        if not verdict(row.ci_lb, row.ci_ub, analysis.outcome).informative:
-            number = ""
-        return (
-            f"Only one study ({row.label}{n}) gives usable numbers for {name}: {number}"
-            f"{words} One study cannot be pooled, and its result may not hold elsewhere."
-        )
-    narrative = [r for r in analysis.rows if r.status == "narrative"]
-    awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
-    parts = [f"No pooled estimate for {name}: {analysis.reason}."]
-    if analysis.side_by_side:  # the plan does not pool this few studies
-        parts.append(f"The studies side by side: {side_by_side_text(analysis)}.")
-    said_votes = votes_sentence(analysis)
-    if said_votes:
-        parts.append(said_votes)
-    if narrative and base is not None:
-        said = []
-        for r in narrative:
-            data = _narrative_data(base, r.study, analysis)
-            if data is not None:
-                sig = {True: ", statistically significant", False: ", not significant", None: ""}[
-                    data.significant
-                ]
-                number = ""
-                if data.percent is not None:
-                    number = f", {data.percent.value:g}% with the denominator not reported"
-                elif data.value is not None:
-                    number = f", {data.value.value:g} {data.unit or ''}".rstrip()
-                said.append(f"{r.label} ({data.direction}{sig}{number})")
-        if said:
-            parts.append(
-                "Studies reporting only the direction of the result: " + "; ".join(said) + "."
-            )
-    if awaiting:
-        parts.append("Results awaited: " + ", ".join(r.label for r in awaiting) + ".")
-    return " ".join(parts)
-
-
-def _narrative_data(base: EvidenceBase, study: str, analysis: OutcomeAnalysis):  # type: ignore[no-untyped-def]
-    from synthesis.records import Narrative
-
-    for oc in base.studies[study].outcomes:
-        if (oc.question, oc.outcome) == (analysis.question.id, analysis.outcome.id) and isinstance(
-            oc.data, Narrative
-        ):
-            return oc.data
-    return None
 
 
 # ----------------------------------------------------------------------------- SWiM

@@ -374,7 +374,11 @@ def _forest_analysis(analysis: OutcomeAnalysis, *, plain: bool = False) -> SvgFi
             ax.spines[side].set_visible(False)
         left, right = favours_labels(analysis)
         ax.set_xlabel(analysis.natural_name if not plain else analysis.natural_name.split(" (")[0])
-        below = {"xycoords": "axes fraction", "textcoords": "offset points", "va": "top"}
+        below: dict[str, Any] = {
+            "xycoords": "axes fraction",
+            "textcoords": "offset points",
+            "va": "top",
+        }
         ax.annotate(left, (0.0, 0.0), xytext=(0, -32), ha="left", fontsize=8, **below)
         ax.annotate(right, (1.0, 0.0), xytext=(0, -32), ha="right", fontsize=8, **below)
         if nat is not None:  # under the plot, as RevMan prints them
@@ -666,7 +670,7 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
                     va="bottom",
                 )
         for i, r, p2 in points:
-            x = 0.0 if r.direction == 0 else r.direction * -math.log10(p2)
+            x = 0.0 if not r.direction else r.direction * -math.log10(p2)  # voters: never None
             colour = _DIRECTION_COLOURS[r.direction or 0]
             marker = _MARKERS[i % len(_MARKERS)]
             hollow = r.p_bound != "="
@@ -852,7 +856,11 @@ def _wrap(text: str, width: int = 15) -> str:
 
 
 def _effect_direction_alt(cols: list[OutcomeSwim]) -> str:
-    words = {1: "favours the intervention", -1: "favours the comparator", 0: "no difference"}
+    words: dict[int | None, str] = {
+        1: "favours the intervention",
+        -1: "favours the comparator",
+        0: "no difference",
+    }
     parts = []
     for s in cols:
         said = [

@@ -119,8 +119,10 @@ def read_csv(
     if len(rows) == 1:
         raise UserInputError(f"{path}: no data rows (k = 0); nothing to pool")
     label = next((c for c in labels if c in header), None)
-    ignored = [] if columns is None else [c for c in header if c not in (*columns, *labels)]
-    if ignored:
+    ignored: list[str] = []
+    if columns is not None:
+        ignored = [c for c in header if c not in (*columns, *labels)]
+    if ignored and columns is not None:
         what = "escalc arguments" if columns == ESCALC_COLUMNS else "read by this command"
         notes.append(f"ignored column(s) {', '.join(ignored)}: not {what} ({', '.join(columns)})")
     data: dict[str, list[Any]] = {}
@@ -197,7 +199,7 @@ def pool_csv(
     except UserInputError as exc:
         raise UserInputError(f"{path}: {exc}") from None
     full = fit.to_dict()
-    out = {key: full.get(key) for key in JSON_KEYS}
+    out: dict[str, Any] = {key: full.get(key) for key in JSON_KEYS}
     out["measure"] = measure
     out["notes"] = [*table.notes, *(out.get("notes") or [])]
     out["transformed"] = _natural_scale(fit, measure, frame)

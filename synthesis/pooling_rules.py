@@ -16,8 +16,8 @@ Each outcome of a question file may set (:class:`synthesis.records.QuestionOutco
   side, with no pooled number. The Cochrane Handbook defines a meta-analysis as the
   combination of two or more studies, so the default stays 2; it also warns that with
   very few studies the between-study variance is estimated with poor precision
-  [higgins2023cochrane]_ (section 10.10.4), and a Knapp-Hartung interval on k - 1 = 1
-  degree of freedom is 12.7 standard errors wide at 95% [knapp2003improved]_, so a plan
+  :cite:`higgins2023cochrane` (section 10.10.4), and a Knapp-Hartung interval on k - 1 = 1
+  degree of freedom is 12.7 standard errors wide at 95% :cite:`knapp2003improved`, so a plan
   pooling heterogeneous studies with ``test: knha`` may ask for 3.
 
 Excluded results stay in the outcome's rows with ``status`` "excluded" and their reason,

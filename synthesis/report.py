@@ -26,8 +26,11 @@ byte-identical pages apart from the build time. Pages whose inputs did not chang
 carried over from the previous ``reports/`` unchanged (their footer keeps the time they
 were rendered), so a build with nothing to do takes well under a second.
 
-Heavy libraries (nbclient, nbconvert, WeasyPrint) are imported inside the functions
-that use them, so importing this module is cheap.
+The pieces live beside it: :mod:`synthesis.buildinfo` (digests and provenance),
+:mod:`synthesis.kernel` (executing a notebook), :mod:`synthesis.pages` (HTML, PDF and
+Word pages, the index) and :mod:`synthesis.swap` (the build lock and replacing
+``reports/``). Heavy libraries (nbclient, nbconvert, WeasyPrint) are imported inside
+the functions that use them, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -36,28 +39,43 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
-import datetime as _dt
-import errno
-import hashlib
 import json
 import os
-import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.buildinfo import (
+    digest_json,
+    distribution_version,
+    evidence_digest,
+    package_digest,
+    provenance,
+    sha256_file,
+    strip_for_key,
+)
 from synthesis.errors import UserInputError
 from synthesis.export import export_package
-from synthesis.wordbrief import html_to_docx
+from synthesis.kernel import (
+    KERNEL_ENV,
+    KERNEL_NAME,
+    KERNEL_STARTUP,
+    NotebookFailed,
+    check_loopback,
+    execute_notebook,
+    execute_on_worker,
+    from_worker,
+    run_coroutine,
+)
+from synthesis.pages import Renderer, render_index, write_pdf
+from synthesis.swap import build_lock, folder_mode, restore_killed_swap, swap_into_place
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -78,102 +96,24 @@ __all__ = [
 
 #: Folder (in the project root) holding executed notebooks; git-ignored.
 CACHE_DIRNAME = ".synthesis-cache"
-#: Environment variable naming the pickled, validated evidence a kernel may load
-#: instead of validating ``evidence/`` again (:func:`synthesis.notebook.load`).
-EVIDENCE_ENV = "SYNTHESIS_EVIDENCE_PICKLE"
 #: Folder (in the project root) the build writes.
 REPORTS_DIRNAME = "reports"
 #: Folder (in the project root) of builds with notebook parameters (``--param``).
 VARIANTS_DIRNAME = "reports-variants"
 # What each notebook becomes (the PDF is left out with ``pdf=False``).
 _OUTPUT_KINDS = ("academic_html", "commissioner_html", "commissioner_docx", "commissioner_pdf")
-#: Jupyter kernel every notebook runs in.
-KERNEL_NAME = "python3"
 #: Bump when the cache layout or the way notebooks are executed changes.
 CACHE_FORMAT = 2
 #: Version of ``manifest.json``'s layout.
 MANIFEST_FORMAT = 2
 
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
-# Flat files (package data is ``templates/*``), found through ``extra_template_paths``
-# and built on nbconvert's ``lab`` template.
-_ACADEMIC_TEMPLATE = "academic.html.j2"
-_COMMISSIONER_TEMPLATE = "commissioner.html.j2"
-
-# Run in every kernel before the notebook: SVG ids from matplotlib derive from a fixed
-# salt instead of a random UUID, so figures are byte-identical from build to build.
-_KERNEL_STARTUP = "import matplotlib as _m; _m.rcParams['svg.hashsalt'] = 'synthesis'; del _m"
-# Environment of every kernel on top of the caller's: fixed hash seed (set/dict order of
-# strings), and a fixed date for libraries that stamp one into files (matplotlib SVG/PDF).
-_KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
-
 # Libraries whose version can change a number in a report: part of the cache key.
 _KEY_DISTRIBUTIONS = ("numpy", "scipy", "pandas", "PyMARE", "matplotlib", "ipykernel")
-# Libraries whose version the provenance block shows.
-_SHOWN_DISTRIBUTIONS = ("pandas", "PyMARE", "nbconvert")
 
-# Tags: cells removed from every report, and cells removed from commissioner reports.
-REMOVE_TAGS = frozenset({"remove"})
-ACADEMIC_TAGS = frozenset({"academic"})
-#: Cells shown on commissioner pages only (e.g. a plain-language version of a figure).
-COMMISSIONER_TAGS = frozenset({"commissioner"})
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
 Progress = Callable[[str], None]
-
-
-class NotebookFailed(UserInputError):
-    """A notebook raised an error, timed out or killed its kernel during the build.
-
-    Attributes
-    ----------
-    notebook : str
-        File name of the notebook, e.g. ``02_mindfulness_for_clinicians.ipynb``.
-    cell_index : int or None
-        Index of the failing cell, counting from 0 over all cells (markdown included);
-        ``None`` when the kernel failed before a cell ran.
-    ename, evalue : str
-        Name and value of the error (``"ValueError"``, ``"boom"``).
-    detail : str
-        The end of the traceback (or the kernel's log), without colour codes.
-    saved : pathlib.Path or None
-        The partly executed notebook, saved for inspection.
-    """
-
-    def __init__(
-        self,
-        notebook: str,
-        cell_index: int | None,
-        ename: str,
-        evalue: str,
-        *,
-        detail: str = "",
-        saved: Path | None = None,
-        origin: str | None = None,
-    ) -> None:
-        self.notebook = notebook
-        self.origin = origin
-        self.cell_index = cell_index
-        self.ename = ename
-        self.evalue = evalue
-        self.detail = detail
-        self.saved = saved
-        where = (
-            f"cell {cell_index} (counting from 0, markdown cells included)"
-            if cell_index is not None
-            else "before its first cell"
-        )
-        what = origin or f"notebooks/{notebook}"
-        lines = [f"{what} failed at {where}: {ename}: {evalue}"]
-        if detail:
-            lines.append(detail)
-        if saved is not None:
-            lines.append(f"the partly executed notebook is saved as {saved}")
-        lines.append("nothing was written: the previous reports/ are unchanged")
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -247,176 +187,6 @@ class _Job:
         return f"{self.origin} (question {self.question})"
 
 
-# --------------------------------------------------------------------------- hashing
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _hidden(rel: Path) -> bool:
-    return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
-
-
-def _digest_files(base: Path, files: list[Path]) -> str:
-    """Hash sorted relative paths, sizes and bytes of ``files`` (relative to ``base``)."""
-    digest = hashlib.sha256()
-    for rel, path in sorted((p.relative_to(base).as_posix(), p) for p in files):
-        data = path.read_bytes()
-        digest.update(f"{rel}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def evidence_digest(root: Path) -> str:
-    """sha256 of the evidence: every file under ``evidence/`` and ``references.bib``.
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        Project root.
-
-    Returns
-    -------
-    str
-        Hex digest over the sorted relative paths and bytes of the files (hidden files
-        and folders, e.g. ``.DS_Store``, are left out). Missing files hash as absent.
-    """
-    files: list[Path] = []
-    evidence = root / "evidence"
-    if evidence.is_dir():
-        files += [
-            p for p in evidence.rglob("*") if p.is_file() and not _hidden(p.relative_to(root))
-        ]
-    bib = root / "references.bib"
-    if bib.is_file():
-        files.append(bib)
-    return _digest_files(root, files)
-
-
-def package_digest() -> str:
-    """sha256 of the toolkit's source: ``synthesis/**/*.py`` and ``synthesis/templates/**``.
-
-    Returns
-    -------
-    str
-        Hex digest; it changes whenever code that may compute a reported number, or a
-        template that renders it, changes.
-    """
-    package = Path(__file__).resolve().parent
-    files = [
-        p
-        for p in package.rglob("*")
-        if p.is_file()
-        and not _hidden(p.relative_to(package))
-        and (p.suffix == ".py" or _TEMPLATES in p.parents)
-    ]
-    return _digest_files(package, files)
-
-
-def _strip_for_key(nb: dict[str, Any]) -> dict[str, Any]:
-    """The notebook without outputs, execution counts and execution timing."""
-    nb = dict(nb)
-    cells = []
-    for cell in nb.get("cells", []):
-        cell = dict(cell)
-        cell.pop("outputs", None)
-        cell.pop("execution_count", None)
-        meta = dict(cell.get("metadata", {}))
-        meta.pop("execution", None)
-        cell["metadata"] = meta
-        cells.append(cell)
-    nb["cells"] = cells
-    return nb
-
-
-def _notebook_json(path: Path, text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserInputError(
-            f"{path}: not a valid notebook (JSON error at line {exc.lineno}: {exc.msg})"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise UserInputError(f"{path}: not a Jupyter notebook (no list of cells)")
-    return data
-
-
-def _digest_json(obj: object) -> str:
-    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-# ------------------------------------------------------------------------ provenance
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def _utc_now() -> str:
-    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
-    return now.isoformat().replace("+00:00", "Z")
-
-
-def provenance(root: Path) -> dict[str, Any]:
-    """Provenance of a build from ``root``, as shown in every footer and the manifest.
-
-    Parameters
-    ----------
-    root : pathlib.Path
-        Project root.
-
-    Returns
-    -------
-    dict
-        ``package_version``, ``git_commit`` (``"unknown"`` outside a git checkout),
-        ``git_dirty`` (``None`` when unknown), ``evidence_sha256``, ``versions``
-        (``python``, ``pandas``, ``PyMARE``, ``nbconvert``, ``nbclient``) and
-        ``built_at`` (UTC, ISO 8601, seconds).
-    """
-    from synthesis import __version__
-
-    head = _git(root, "rev-parse", "HEAD")
-    commit = head.strip() if head else "unknown"
-    dirty: bool | None = None
-    if head:
-        status = _git(root, "status", "--porcelain")
-        dirty = None if status is None else bool(status.strip())
-    versions = {"python": platform.python_version()}
-    versions.update({name: _version(name) for name in (*_SHOWN_DISTRIBUTIONS, "nbclient")})
-    return {
-        "package_version": __version__,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "evidence_sha256": evidence_digest(root),
-        "versions": versions,
-        "built_at": _utc_now(),
-    }
-
-
 # ------------------------------------------------------------------------- notebooks
 
 
@@ -480,131 +250,6 @@ def notebook_title(nb: dict[str, Any], default: str) -> str:
     return default
 
 
-def _clean_executed(nb: Any) -> Any:
-    """Drop what varies between executions (timing) from an executed notebook."""
-    for key in ("execution", "papermill", "widgets"):
-        nb.metadata.pop(key, None)
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        for output in cell.get("outputs", []):
-            output.pop("transient", None)
-    return nb
-
-
-def _kernel_log_tail(log: Any, lines: int = 20) -> str:
-    try:
-        log.flush()
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    except (OSError, ValueError):
-        return ""
-    kept = [ln for ln in text.splitlines() if ln.strip() and "running over TCP without" not in ln]
-    return "\n".join(kept[-lines:])
-
-
-def _traceback_tail(nb: Any, cell_index: int | None, fallback: str, lines: int = 15) -> str:
-    """The end of the failing cell's traceback, as plain text."""
-    text = fallback
-    if cell_index is not None and cell_index < len(nb.cells):
-        for output in nb.cells[cell_index].get("outputs", []):
-            if output.get("output_type") == "error":
-                text = "\n".join(output.get("traceback", []))
-    kept = [ln.rstrip() for ln in _ANSI.sub("", text).splitlines()]
-    kept = [ln for ln in kept if ln.strip("- ")]  # blank and separator lines
-    return "\n".join(kept[-lines:])
-
-
-async def _execute(job: _Job, *, root: Path, timeout: int, failed_dir: Path) -> Any:
-    """Execute one notebook in a fresh kernel; return the executed NotebookNode."""
-    import nbformat
-    from jupyter_client.kernelspec import NoSuchKernel
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    nb = nbformat.reads(job.source, as_version=4)
-    current: dict[str, int | None] = {"cell": None}
-
-    def on_cell_start(cell: Any, cell_index: int) -> None:
-        current["cell"] = cell_index
-
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=KERNEL_NAME,
-        allow_errors=False,
-        record_timing=False,
-        shutdown_kernel="immediate",
-        startup_timeout=120,
-        resources={"metadata": {"path": str(job.path.parent)}},
-        extra_arguments=[f"--IPKernelApp.exec_lines={_KERNEL_STARTUP}"],
-        on_cell_start=on_cell_start,
-    )
-    env = {**os.environ, **_KERNEL_ENV, "SYNTHESIS_ROOT": str(root)}
-    if job.evidence_file:
-        env[EVIDENCE_ENV] = job.evidence_file
-
-    def failed(ename: str, evalue: str, detail: str = "") -> NotebookFailed:
-        saved: Path | None = None
-        with contextlib.suppress(OSError):
-            failed_dir.mkdir(parents=True, exist_ok=True)
-            saved = failed_dir / job.name
-            nbformat.write(nb, saved)
-        return NotebookFailed(
-            job.name,
-            current["cell"],
-            ename,
-            evalue,
-            detail=detail,
-            saved=saved,
-            origin=job.origin_label,
-        )
-
-    with tempfile.TemporaryFile() as log:
-        try:
-            await client.async_execute(env=env, stdout=log, stderr=log)
-        except CellExecutionError as exc:
-            detail = _traceback_tail(nb, current["cell"], exc.traceback or "")
-            raise failed(exc.ename, exc.evalue, detail) from None
-        except CellTimeoutError:
-            raise failed(
-                "TimeoutError",
-                f"the cell ran longer than {timeout} s (raise the timeout or speed it up)",
-            ) from None
-        except DeadKernelError as exc:
-            raise failed("DeadKernelError", str(exc), _kernel_log_tail(log)) from None
-        except NoSuchKernel:
-            raise UserInputError(
-                f"{job.origin_label or 'notebooks/' + job.name}: Jupyter kernel "
-                f"{KERNEL_NAME!r} not found; "
-                "install ipykernel in this environment (pip install ipykernel)"
-            ) from None
-    return _clean_executed(nb)
-
-
-def _execute_on_worker(job: _Job, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
-    """:func:`_execute` on a Dask worker: the notebook, or its failure's fields."""
-    try:
-        nb = _run_coroutine(
-            lambda: _execute(job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir))
-        )
-    except NotebookFailed as exc:
-        fields = ("notebook", "cell_index", "ename", "evalue", "detail", "origin")
-        failed = {k: getattr(exc, k) for k in fields}
-        failed["saved"] = str(exc.saved) if exc.saved else None
-        return {"failed": failed}
-    return {"notebook": nb}
-
-
-def _from_worker(result: dict[str, Any]) -> Any:
-    """The executed notebook from :func:`_execute_on_worker`; raise its failure here."""
-    import nbformat
-
-    if "failed" in result:
-        f = result["failed"]
-        raise NotebookFailed(**{**f, "saved": Path(f["saved"]) if f["saved"] else None})
-    return nbformat.from_dict(result["notebook"])
-
-
 def _cache_file(cache_dir: Path, name: str) -> Path:
     return cache_dir / "notebooks" / f"{name}.json"
 
@@ -646,270 +291,7 @@ def _store_cached(cache_dir: Path, name: str, key: str, nb: Any) -> None:
         _write_atomic(_cache_file(cache_dir, name), text.encode())
 
 
-# ------------------------------------------------------------------------- rendering
-
-
-class _Renderer:
-    """nbconvert exporters and WeasyPrint, created once per build (used from one thread)."""
-
-    def __init__(self, prov: dict[str, Any], *, pdf: bool = True) -> None:
-        from nbconvert import HTMLExporter
-        from traitlets.config import Config
-
-        self.prov = prov
-        self.pdf = pdf
-        #: Why PDFs could not be written in this build (``None`` when they were).
-        self.pdf_error: str | None = None
-        self.css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
-
-        def exporter(template: str, remove: frozenset[str], **options: bool) -> Any:
-            config = Config()
-            config.TagRemovePreprocessor.enabled = True
-            config.TagRemovePreprocessor.remove_cell_tags = set(remove)
-            config.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
-            config.TagRemovePreprocessor.remove_all_outputs_tags = {
-                "remove-output",
-                "remove_output",
-            }
-            return HTMLExporter(
-                config=config,
-                template_name="lab",
-                template_file=template,
-                extra_template_paths=[str(_TEMPLATES)],
-                embed_images=True,
-                **options,
-            )
-
-        self.academic = exporter(_ACADEMIC_TEMPLATE, REMOVE_TAGS | COMMISSIONER_TAGS)
-        self.commissioner = exporter(
-            _COMMISSIONER_TEMPLATE,
-            REMOVE_TAGS | ACADEMIC_TAGS,
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            exclude_anchor_links=True,
-        )
-
-    def _resources(self, job: _Job, prov: dict[str, Any]) -> dict[str, Any]:
-        stem = job.path.stem
-        return {
-            "metadata": {"name": job.title, "path": str(job.path.parent)},
-            "synthesis": {
-                "title": job.title,
-                "provenance": prov,
-                "css": self.css,
-                "html_name": f"{stem}.html",
-                "pdf_name": f"{stem}.pdf",
-            },
-        }
-
-    def render(self, job: _Job, out: Path) -> dict[str, str]:
-        """Write the three files of ``job`` under ``out``; return kind -> relative path."""
-        import copy
-
-        stem = job.path.stem
-        prov = {**(job.shown or self.prov), "built_at": job.rendered_at}
-
-        academic_nb = copy.deepcopy(job.notebook)
-        academic_nb.metadata["title"] = job.title
-        academic_html, _ = self.academic.from_notebook_node(
-            academic_nb, resources=self._resources(job, prov)
-        )
-
-        commissioner_nb = copy.deepcopy(job.notebook)
-        commissioner_nb.metadata["title"] = job.title
-        cells = []
-        for cell in commissioner_nb.cells:
-            if cell.cell_type == "code":
-                cell.outputs = [
-                    o
-                    for o in cell.outputs
-                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-                ]
-                if not cell.outputs:
-                    continue
-            cells.append(cell)
-        commissioner_nb.cells = cells
-        commissioner_html, _ = self.commissioner.from_notebook_node(
-            commissioner_nb, resources=self._resources(job, prov)
-        )
-
-        rel = {
-            "academic_html": f"academic/{stem}.html",
-            "commissioner_html": f"commissioner/{stem}.html",
-            "commissioner_pdf": f"commissioner/{stem}.pdf",
-            "commissioner_docx": f"commissioner/{stem}.docx",
-        }
-        (out / rel["academic_html"]).write_text(academic_html, encoding="utf-8")
-        commissioner_path = out / rel["commissioner_html"]
-        commissioner_path.write_text(commissioner_html, encoding="utf-8")
-        if self.pdf and self.pdf_error is None:
-            try:
-                write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
-            except (OSError, ImportError) as exc:  # WeasyPrint's system libraries
-                self.pdf_error = _pdf_advice(exc)
-        if not self.pdf or self.pdf_error is not None:
-            del rel["commissioner_pdf"]
-            with contextlib.suppress(OSError):
-                (out / f"commissioner/{stem}.pdf").unlink(missing_ok=True)
-        html_to_docx(commissioner_html, out / rel["commissioner_docx"], title=job.title)
-        return rel
-
-
-def _pdf_advice(exc: BaseException) -> str:
-    """What to install when WeasyPrint cannot render (its Pango/HarfBuzz libraries)."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-    return (
-        f"PDFs not written: WeasyPrint cannot run ({first}). Install its system libraries "
-        "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b; "
-        "macOS: brew install pango; conda: conda install -c conda-forge pango), "
-        "or build with --no-pdf. The HTML pages were written."
-    )
-
-
-def _offline_fetcher(allowed_roots: tuple[Path, ...]) -> Any:
-    """A WeasyPrint URL fetcher that serves ``data:`` URLs and local files only."""
-    from weasyprint import urls
-
-    def check(url: str) -> None:
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return
-        if scheme == "file":
-            from urllib.request import url2pathname
-
-            path = Path(url2pathname(url.split("?", 1)[0].removeprefix("file:"))).resolve()
-            if any(path == r or r in path.parents for r in allowed_roots):
-                return
-            raise ValueError(f"refusing to read {path}: outside the project")
-        raise ValueError(f"refusing to fetch {url[:80]!r}: reports are built offline")
-
-    if hasattr(urls, "URLFetcher"):  # WeasyPrint >= 66
-
-        class OfflineFetcher(urls.URLFetcher):  # type: ignore[misc, name-defined]
-            def fetch(self, url: str, headers: Any = None) -> Any:
-                check(url)
-                return super().fetch(url, headers)
-
-        return OfflineFetcher(allowed_protocols={"data", "file"})
-
-    def fetcher(url: str, *args: Any, **kwargs: Any) -> Any:
-        check(url)
-        return urls.default_url_fetcher(url, *args, **kwargs)
-
-    return fetcher
-
-
-def write_pdf(html: str, target: Path, *, base: Path) -> None:
-    """Render ``html`` to a PDF with WeasyPrint without touching the network.
-
-    Parameters
-    ----------
-    html : str
-        A self-contained page (images as data URIs).
-    target : pathlib.Path
-        PDF file to write.
-    base : pathlib.Path
-        Where the page lives; relative URLs resolve against it. Only ``data:`` URLs
-        and files under ``base``'s folder's parent are read; anything else is refused.
-    """
-    import weasyprint
-
-    base = base.resolve()
-    fetcher = _offline_fetcher((base.parent.parent, _TEMPLATES))
-    document = weasyprint.HTML(string=html, base_url=base.as_uri(), url_fetcher=fetcher)
-    # PDF/UA-1: a tagged PDF (structure tree, language, title) for screen readers
-    document.write_pdf(target, pdf_variant="pdf/ua-1")
-
-
-def _render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,
-        keep_trailing_newline=True,
-    )
-    rows = [
-        {
-            "name": job.name,
-            "title": job.title,
-            "academic_html": job.outputs["academic_html"],
-            "commissioner_html": job.outputs["commissioner_html"],
-            "commissioner_pdf": job.outputs.get("commissioner_pdf"),
-            "commissioner_docx": job.outputs.get("commissioner_docx"),
-        }
-        for job in jobs
-    ]
-    css = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return env.get_template("index.html.j2").render(provenance=prov, notebooks=rows, css=css)
-
-
 # ------------------------------------------------------------------------ the build
-
-
-@contextlib.contextmanager
-def _build_lock(root: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the project's build (POSIX; a no-op elsewhere).
-
-    The lock is taken on the project folder itself, not on a file inside the cache, so
-    deleting ``.synthesis-cache`` during a build cannot release it.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise UserInputError(
-                f"{root}: another `synthesis build` is running in this project; "
-                "wait for it to finish"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _folder_mode() -> int:
-    """The mode a new folder gets under the current umask (mkdtemp would give 0700)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o777 & ~mask
-
-
-def _restore_killed_swap(reports: Path, say: Callable[[str], None]) -> None:
-    """Put back the previous reports if a build was killed between its two renames."""
-    if reports.exists() or reports.is_symlink():
-        return
-    olds = sorted(reports.parent.glob(f"{reports.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.rename(olds[-1], reports)
-        say(f"restored the previous {reports.name}/ left by a build that was interrupted")
-
-
-def _check_loopback() -> None:
-    """Fail fast when the loopback interface is down: kernels talk to the build over it."""
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
-            server.bind(("127.0.0.1", 0))
-            server.listen(1)
-            with socket.create_connection(server.getsockname(), timeout=5):
-                pass
-    except OSError as exc:
-        raise UserInputError(
-            f"cannot reach 127.0.0.1 ({exc.strerror or exc}): Jupyter kernels talk to the "
-            "build over the loopback interface; bring it up (e.g. `ip link set lo up`) "
-            "and build again"
-        ) from None
 
 
 def _previous_manifest(reports: Path) -> dict[str, dict[str, Any]]:
@@ -931,7 +313,7 @@ def _intact(entry: dict[str, Any], reports: Path) -> bool:
     for item in outputs.values():
         try:
             path = reports / item["path"]
-            if not path.is_file() or _sha256_file(path) != item["sha256"]:
+            if not path.is_file() or sha256_file(path) != item["sha256"]:
                 return False
         except (KeyError, TypeError, OSError):
             return False
@@ -955,71 +337,6 @@ def _default_jobs() -> int:
     return max(1, min(4, cpus + 1))
 
 
-def _swap_into_place(tmp: Path, reports: Path, say: Callable[[str], None] = print) -> None:
-    """Replace ``reports`` by ``tmp`` with renames; the old folder survives a failure.
-
-    When ``reports`` cannot be renamed (a mount point such as a Docker volume: EBUSY;
-    or a folder whose parent forbids it: EPERM, EACCES, EXDEV), its contents are
-    replaced in place instead, with a message: that is not atomic, but the build's
-    work is kept. A folder that cannot be written at all is a user error.
-    """
-    if not reports.exists() and not reports.is_symlink():
-        os.rename(tmp, reports)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f"{reports.name}.old-", dir=reports.parent))
-    old.rmdir()
-    try:
-        os.rename(reports, old)
-    except OSError as exc:
-        if exc.errno not in (errno.EBUSY, errno.EPERM, errno.EACCES, errno.EXDEV):
-            raise
-        say(
-            f"note: {reports} cannot be replaced by a rename ({errno.errorcode[exc.errno]}: "
-            "a mount point or a protected folder?); writing the new reports into it in place"
-        )
-        _replace_contents(tmp, reports)
-        return
-    try:
-        os.rename(tmp, reports)
-    except BaseException:
-        os.rename(old, reports)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _replace_contents(tmp: Path, reports: Path) -> None:
-    """Make ``reports`` hold exactly what ``tmp`` holds, writing inside it."""
-    try:
-        for child in list(reports.iterdir()):
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        for child in sorted(tmp.iterdir()):
-            target = reports / child.name
-            if child.is_dir():
-                shutil.copytree(child, target)
-            else:
-                shutil.copy2(child, target)
-    except OSError as exc:
-        raise UserInputError(
-            f"{reports}: cannot write the reports into it ({exc.strerror}: {exc.filename}); "
-            "make the folder writable (is it immutable or read-only?) and build again"
-        ) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _run_coroutine(make: Callable[[], Any]) -> Any:
-    """Run a coroutine to completion, also when called from a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # e.g. called from Jupyter
-        return pool.submit(lambda: asyncio.run(make())).result()
-
-
 async def _pipeline(
     jobs: list[_Job],
     *,
@@ -1027,7 +344,7 @@ async def _pipeline(
     cache_dir: Path,
     tmp: Path,
     reports: Path,
-    renderer: Callable[[], _Renderer],
+    renderer: Callable[[], Renderer],
     timeout: int,
     parallel: int,
     say: Progress,
@@ -1040,7 +357,7 @@ async def _pipeline(
     semaphore = asyncio.Semaphore(parallel if client is None else max(1, total))
     failures: list[NotebookFailed] = []
     render_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synthesis-render")
-    holder: dict[str, _Renderer] = {}
+    holder: dict[str, Renderer] = {}
 
     def render(job: _Job) -> None:
         if failures:  # the build is lost anyway
@@ -1077,10 +394,10 @@ async def _pipeline(
                         from synthesis.cluster import execute_on_cluster
 
                         slim = dataclasses.replace(job, previous=None, reused=None)
-                        job.notebook = _from_worker(
+                        job.notebook = from_worker(
                             await execute_on_cluster(
                                 client,
-                                _execute_on_worker,
+                                execute_on_worker,
                                 slim,
                                 str(root),
                                 timeout,
@@ -1088,7 +405,7 @@ async def _pipeline(
                             )
                         )
                     else:
-                        job.notebook = await _execute(
+                        job.notebook = await execute_notebook(
                             job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
                         )
                 except NotebookFailed as exc:
@@ -1234,8 +551,8 @@ def build_reports(
             f"{cache_dir} is a file, not the build cache folder: delete or rename it "
             "and build again"
         )
-    with _build_lock(root):
-        _restore_killed_swap(reports, say)
+    with build_lock(root):
+        restore_killed_swap(reports, say)
         for stale in [
             *reports.parent.glob(f"{reports.name}.tmp-*"),
             *reports.parent.glob(f"{reports.name}.old-*"),
@@ -1247,7 +564,7 @@ def build_reports(
             prov["parameters"] = params
         built_at = prov["built_at"]
         package = package_digest()
-        environment = {name: _version(name) for name in _KEY_DISTRIBUTIONS}
+        environment = {name: distribution_version(name) for name in _KEY_DISTRIBUTIONS}
         environment["python"] = sys.version
         shown = {k: v for k, v in prov.items() if k != "built_at"}
         previous = _previous_manifest(reports)
@@ -1257,17 +574,17 @@ def build_reports(
         for number, spec in enumerate(specs, start=1):
             path = root / "notebooks" / f"{spec.name}.ipynb"
             inputs = planning.notebook_inputs(root, base, spec)
-            inputs["notebook " + spec.origin] = _digest_json(_strip_for_key(spec.notebook))
+            inputs["notebook " + spec.origin] = digest_json(strip_for_key(spec.notebook))
             if spec.params:
-                inputs["parameters"] = _digest_json(spec.params)
+                inputs["parameters"] = digest_json(spec.params)
             inputs["package code"] = package
-            inputs["libraries"] = _digest_json(environment)
-            cache_key = _digest_json(
+            inputs["libraries"] = digest_json(environment)
+            cache_key = digest_json(
                 {
                     "format": CACHE_FORMAT,
                     "name": path.name,
                     "inputs": inputs,
-                    "kernel": [KERNEL_NAME, _KERNEL_STARTUP, _KERNEL_ENV],
+                    "kernel": [KERNEL_NAME, KERNEL_STARTUP, KERNEL_ENV],
                 }
             )
             page_prov = {**shown, **planning.data_provenance(spec.question, inputs)}
@@ -1279,7 +596,7 @@ def build_reports(
                 cache_key=cache_key,
                 # git_dirty is left out: a kept page's footer states the tree as it was
                 # at the time the footer shows, and edits elsewhere do not touch it.
-                render_key=_digest_json(
+                render_key=digest_json(
                     {
                         "cache_key": cache_key,
                         "provenance": {k: v for k, v in page_prov.items() if k != "git_dirty"},
@@ -1334,7 +651,7 @@ def build_reports(
                 say(f"[{number}/{len(specs)}] {path.name}: cached")
             job_list.append(job)
 
-        key = _digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
+        key = digest_json([prov["evidence_sha256"], package_digest(), sys.version])[:24]
         evidence_file = planning.share_evidence(cache_dir / "evidence", base, root, key)
         evidence_file = evidence_file if valid else ""
         for job in job_list:
@@ -1347,20 +664,20 @@ def build_reports(
             say(f"executing notebooks on the Dask cluster at {scheduler}")
         reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
         tmp = Path(tempfile.mkdtemp(prefix=f"{reports.name}.tmp-", dir=reports.parent))
-        os.chmod(tmp, _folder_mode())  # reports/ as any folder the user makes, not 0700
+        os.chmod(tmp, folder_mode())  # reports/ as any folder the user makes, not 0700
         try:
             (tmp / "academic").mkdir()
             (tmp / "commissioner").mkdir()
             if any(j.reused is None and j.notebook is None for j in job_list):
-                _check_loopback()  # a kernel will start: fail now, not after 120 s
-            pdf_error = _run_coroutine(
+                check_loopback()  # a kernel will start: fail now, not after 120 s
+            pdf_error = run_coroutine(
                 lambda: _pipeline(
                     job_list,
                     root=root,
                     cache_dir=cache_dir,
                     tmp=tmp,
                     reports=reports,
-                    renderer=lambda: _Renderer(shown, pdf=pdf),
+                    renderer=lambda: Renderer(shown, pdf=pdf),
                     timeout=timeout,
                     parallel=parallel,
                     say=say,
@@ -1369,7 +686,7 @@ def build_reports(
             )
             data = base if not params else None  # a variant's numbers are not the plan's
             data_key = _write_data(data, tmp, reports, shown, package, force=force)
-            (tmp / "index.html").write_text(_render_index(prov, job_list), encoding="utf-8")
+            (tmp / "index.html").write_text(render_index(prov, job_list), encoding="utf-8")
             manifest = _manifest(prov, job_list, tmp, data_key)
             if pdf_error:
                 manifest["pdf_error"] = pdf_error
@@ -1377,7 +694,7 @@ def build_reports(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
             )
-            _swap_into_place(tmp, reports, say)
+            swap_into_place(tmp, reports, say)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -1422,14 +739,14 @@ def _write_data(
     """
     if evidence is None or not evidence.questions:
         return None
-    key = _digest_json({"evidence": shown["evidence_sha256"], "package": package})
+    key = digest_json({"evidence": shown["evidence_sha256"], "package": package})
     try:
         old = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["data"]
         files = old["files"]
         if force or old["key"] != key or not files:
             raise KeyError("stale")
         for rel, digest in files.items():
-            if _sha256_file(reports / rel) != digest:
+            if sha256_file(reports / rel) != digest:
                 raise KeyError("changed")
     except (OSError, ValueError, KeyError, TypeError):
         export_package(evidence, tmp / "data", provenance=shown)
@@ -1475,7 +792,7 @@ def _manifest(
                 "results": job.results,
                 "changes": job.changes,
                 "outputs": {
-                    kind: {"path": rel, "sha256": _sha256_file(out / rel)}
+                    kind: {"path": rel, "sha256": sha256_file(out / rel)}
                     for kind, rel in job.outputs.items()
                 },
             }
@@ -1489,10 +806,10 @@ def _manifest(
             for job in jobs
             if job.changes is not None and job.updated_at == prov["built_at"]
         },
-        "index": {"path": "index.html", "sha256": _sha256_file(out / "index.html")},
+        "index": {"path": "index.html", "sha256": sha256_file(out / "index.html")},
         "data": {
             "key": data_key,
-            "files": {f"data/{p.name}": _sha256_file(p) for p in sorted((out / "data").glob("*"))},
+            "files": {f"data/{p.name}": sha256_file(p) for p in sorted((out / "data").glob("*"))},
         },
         "notebooks": notebooks,
     }

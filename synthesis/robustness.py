@@ -119,17 +119,26 @@ def grid(base: EvidenceBase, analysis: OutcomeAnalysis) -> list[Variant]:
             out.append(_variant(analysis, main, "risk of bias", value, (fit, low_risk)))
         else:
             out.append(
-                Variant("risk of bias", "all at high risk", 0, *(3 * [math.nan]), "none left", True)
+                Variant(
+                    "risk of bias",
+                    "all at high risk",
+                    0,
+                    math.nan,
+                    math.nan,
+                    math.nan,
+                    "none left",
+                    True,
+                )
             )
     if analysis.measure in ("SMCC", "SMCR"):
         values = dict.fromkeys((*PREPOST_RANGE, *analysis.question.analysis.prepost_r_sensitivity))
         uses_r = any("pre-post r" in r.es_method for r in rows)
         if uses_r:
-            for r in sorted(values):
+            for prepost_r in sorted(values):
                 other = analyse(
-                    base, q, o, method=s.method, test=s.test, level=s.level, prepost_r=r
+                    base, q, o, method=s.method, test=s.test, level=s.level, prepost_r=prepost_r
                 )
-                out.append(_variant(analysis, main, "assumed pre-post r", f"{r:g}", other))
+                out.append(_variant(analysis, main, "assumed pre-post r", f"{prepost_r:g}", other))
         if any("DERIVED from" in r.es_method and "pre-post r" in r.es_method for r in rows):
             other = analyse(
                 base, q, o, method=s.method, test=s.test, level=s.level, implied_r=False

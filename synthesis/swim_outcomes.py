@@ -103,7 +103,8 @@ def outcome_swim(analysis: OutcomeAnalysis) -> OutcomeSwim:
     voters = tuple(r for r in chosen if r.direction is not None)
     unknown = tuple(r for r in chosen if r.direction is None)
     level = analysis.settings.level
-    votes = vote_count([r.direction for r in voters], level=level) if len(voters) >= 2 else None
+    directions = [r.direction for r in voters if r.direction is not None]  # all of them
+    votes = vote_count(directions, level=level) if len(voters) >= 2 else None
     with_p = [r for r in voters if math.isfinite(r.p)]
     combined = None
     if len(with_p) >= 2:
@@ -112,7 +113,7 @@ def outcome_swim(analysis: OutcomeAnalysis) -> OutcomeSwim:
         n = [r.n for r in with_p]
         combined = combine_p(
             p,
-            [r.direction for r in with_p],
+            [r.direction for r in with_p if r.direction is not None],  # all of them
             n if all(math.isfinite(x) and x > 0 for x in n) else None,
             p_bound=[r.p_bound for r in with_p],
         )

@@ -14,7 +14,7 @@ import difflib
 import math
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -366,19 +366,22 @@ class _ValueChecker:
 # ----------------------------------------------------------------------------- files
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
 def _load_file(
-    path: Path, model: type[BaseModel], file: str
-) -> tuple[Any, Located | None, list[Problem]]:
+    path: Path, model: type[Model], file: str
+) -> tuple[tuple[Model, Located] | None, list[Problem]]:
+    """The record in ``path`` with the lines of its values, or None; and its problems."""
     try:
         located = load_yaml(path)
     except YamlError as exc:
-        return None, None, [Problem("error", file, exc.line, "", exc.message, "yaml")]
+        return None, [Problem("error", file, exc.line, "", exc.message, "yaml")]
     except OSError as exc:
-        return None, None, [Problem("error", file, None, "", f"cannot read: {exc.strerror}", "io")]
+        return None, [Problem("error", file, None, "", f"cannot read: {exc.strerror}", "io")]
     if located.data is None:
         return (
             None,
-            located,
             [
                 Problem(
                     "error",
@@ -394,7 +397,6 @@ def _load_file(
         kind = type(located.data).__name__
         return (
             None,
-            located,
             [
                 Problem(
                     "error",
@@ -412,8 +414,8 @@ def _load_file(
     except ValidationError as exc:
         problems = _structure_problems(exc, model, located, file)
         problems = [p for p in problems if p.code != "placeholder"]
-        return None, located, placeholders + problems
-    return (None if placeholders else parsed), located, placeholders
+        return None, placeholders + problems
+    return (None if placeholders else (parsed, located)), placeholders
 
 
 def _placeholders(located: Located, file: str) -> list[Problem]:
@@ -502,10 +504,11 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
     question_lines: dict[str, Located] = {}
     for path in record_files(root / "evidence" / "questions", root, report):
         file = _rel(path, root)
-        q, located, problems = _load_file(path, records.Question, file)
+        loaded_question, problems = _load_file(path, records.Question, file)
         report.extend(problems)
-        if q is None:
+        if loaded_question is None:
             continue
+        q, located = loaded_question
         if q.id != path.stem:
             report.add(
                 Problem(
@@ -552,10 +555,11 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
     study_lines: dict[str, tuple[str, Located]] = {}
     for path in record_files(root / "evidence" / "studies", root, report):
         file = _rel(path, root)
-        study, located, problems = _load_file(path, records.Study, file)
+        loaded_study, problems = _load_file(path, records.Study, file)
         report.extend(problems)
-        if study is None:
+        if loaded_study is None:
             continue
+        study, located = loaded_study
         report.extend(_ValueChecker(study, located, file).run())
         if study.id != path.stem:
             report.add(
@@ -612,10 +616,11 @@ def _search_checks(
     if not path.exists():
         return
     file = _rel(path, root)
-    excluded, located, problems = _load_file(path, records.ExcludedList, file)
+    loaded, problems = _load_file(path, records.ExcludedList, file)
     report.extend(problems)
-    if excluded is None:
+    if loaded is None:
         return
+    excluded, located = loaded
     for loc, message, code, severity in excluded_problems(base, excluded):
         line = located.line_of(loc)
         report.add(Problem(severity, file, line, format_loc(loc), message, code))  # type: ignore[arg-type]
@@ -628,10 +633,11 @@ def _load_claims(root: Path, base: EvidenceBase, report: ProblemReport) -> None:
     records (:func:`synthesis.claims.claim_problems`)."""
     for path in sorted((root / "evidence" / "claims").glob("*.yaml")):
         file = _rel(path, root)
-        claim, located, problems = _load_file(path, Claim, file)
+        loaded, problems = _load_file(path, Claim, file)
         report.extend(problems)
-        if claim is None:
+        if loaded is None:
             continue
+        claim, located = loaded
         for loc, message, code in claim_problems(base, claim, file):
             report.add(Problem("error", file, located.line_of(loc), format_loc(loc), message, code))
         if claim.id in base.claims:
@@ -713,9 +719,9 @@ def _cross_checks(
                     )
                 )
         if study.risk_of_bias is not None:
-            allowed = records.ROB_JUDGEMENTS[study.risk_of_bias.tool]
+            judgements = records.ROB_JUDGEMENTS[study.risk_of_bias.tool]
             for j, dom in enumerate(study.risk_of_bias.domains):
-                if dom.judgement not in allowed:
+                if dom.judgement not in judgements:
                     report.add(
                         Problem(
                             "error",
@@ -723,7 +729,7 @@ def _cross_checks(
                             located.line_of(("risk_of_bias", "domains", j, "judgement")),
                             f"risk_of_bias.domains[{j}].judgement",
                             f"judgement {dom.judgement!r} is not used by "
-                            f"{study.risk_of_bias.tool} (allowed: {', '.join(allowed)})",
+                            f"{study.risk_of_bias.tool} (allowed: {', '.join(judgements)})",
                             "rob-judgement",
                         )
                     )

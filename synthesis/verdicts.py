@@ -64,7 +64,11 @@ class ClaimResult:
         """Plain data for JSON output (``synthesis claims --format json``)."""
         c = self.claim
         bib = base.bibliography if base is not None else None
-        reference = bib.format(c.cites) if bib is not None and c.cites in bib else None
+        reference = (
+            bib.format(c.cites)
+            if bib is not None and c.cites is not None and c.cites in bib
+            else None
+        )
         return {
             "id": c.id,
             "label": c.label,

@@ -55,6 +55,11 @@ _HEADINGS = {f"h{i}": i for i in range(1, 7)}
 _SAFE_LINK = re.compile(r"^(https?://|mailto:)", re.I)
 
 
+def _colspan(cell: Tag) -> int:
+    """How many columns a table cell spans (1 when ``colspan`` is absent or empty)."""
+    return int(str(cell.get("colspan") or 1))
+
+
 def _alt_text(el: Tag) -> str:
     """The text alternative of an image or SVG: aria-label, alt, <title>, or ''."""
     for attr in ("aria-label", "alt", "title"):
@@ -199,7 +204,7 @@ class _Writer:
         if not rows:
             return
         cells = [[c for c in tr.find_all(["th", "td"], recursive=False)] for tr in rows]
-        ncols = max(sum(int(c.get("colspan", 1) or 1) for c in r) for r in cells)
+        ncols = max(sum(_colspan(c) for c in r) for r in cells)
         caption = el.find("caption")
         if caption is not None and caption.get_text(strip=True):
             self.paragraph(caption, style="Caption")
@@ -208,7 +213,7 @@ class _Writer:
         for i, row in enumerate(cells):
             j = 0
             for cell in row:
-                span = int(cell.get("colspan", 1) or 1)
+                span = _colspan(cell)
                 target = table.cell(i, j)
                 if span > 1:
                     target = target.merge(table.cell(i, min(j + span, ncols) - 1))
@@ -270,8 +275,8 @@ class _Writer:
             return
         else:  # containers (div, section, main, footer, figure, details, ...)
             if any(isinstance(c, Tag) for c in node.children) or name in ("span", "strong"):
-                for child in node.children:
-                    self.block(child)
+                for element in node.children:
+                    self.block(element)
             elif node.get_text(strip=True):
                 self.paragraph(node)
 

@@ -180,7 +180,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
         raise YamlError(
             f"cannot read value {event.value!r} as {event.tag.rsplit(':', 1)[-1]}", line
         )
-    return float(value) if event.tag.endswith("float") else value
+    return float(value) if isinstance(value, int | float) and event.tag.endswith("float") else value
 
 
 def loads(text: str) -> Located:

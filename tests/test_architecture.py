@@ -82,20 +82,12 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-#: Function-level imports that still close a cycle, to be untangled by the owners of
-#: the wording/GRADE modules (issue #10); any other cycle fails the test.
-KNOWN_FUNCTION_LEVEL_EDGES = {("synthesis.plain", "synthesis.grade")}
-
-
 def test_no_import_cycle():
     assert _cycle(_graph(top_level_only=True)) is None
 
 
 def test_no_function_level_import_closes_a_cycle():
-    graph = _graph(top_level_only=False)
-    for a, b in KNOWN_FUNCTION_LEVEL_EDGES:
-        graph[a].discard(b)
-    assert _cycle(graph) is None
+    assert _cycle(_graph(top_level_only=False)) is None
 
 
 def test_cycle_detector_finds_a_cycle():

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from synthesis import report
+from synthesis import pages, report
 from synthesis.cli import main
 from synthesis.errors import UserInputError
 from synthesis.report import build_reports
@@ -97,7 +97,7 @@ def test_failing_pdf_step_keeps_html_and_says_what_to_install(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("cannot load library 'libpango-1.0-0': No such file")
 
-    monkeypatch.setattr(report, "write_pdf", broken)
+    monkeypatch.setattr(pages, "write_pdf", broken)
     assert main(["build", "--root", str(project)]) == 0
     err = capsys.readouterr().err
     assert "PDFs not written: WeasyPrint cannot run (cannot load library 'libpango-1.0-0'" in err

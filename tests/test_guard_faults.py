@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from synthesis import report
+from synthesis import swap
 from synthesis.bib import parse_bibliography
 from synthesis.cli import main
 from synthesis.errors import UserInputError
@@ -71,9 +71,9 @@ def test_reports_mount_point_is_written_in_place(tmp_path, monkeypatch, code):
     (tmp / "academic").mkdir(parents=True)
     (tmp / "academic" / "new.html").write_text("new", encoding="utf-8")
     (tmp / "index.html").write_text("index", encoding="utf-8")
-    monkeypatch.setattr(report.os, "rename", _fake_rename(reports, code))
+    monkeypatch.setattr(swap.os, "rename", _fake_rename(reports, code))
     said: list[str] = []
-    report._swap_into_place(tmp, reports, said.append)
+    swap.swap_into_place(tmp, reports, said.append)
     assert sorted(p.relative_to(reports).as_posix() for p in reports.rglob("*")) == [
         "academic", "academic/new.html", "index.html"]  # fmt: skip
     assert not tmp.exists()
@@ -85,14 +85,14 @@ def test_reports_folder_that_cannot_be_written_is_a_user_error(tmp_path, monkeyp
     reports.mkdir()
     (reports / "keep.html").write_text("x", encoding="utf-8")
     tmp.mkdir()
-    monkeypatch.setattr(report.os, "rename", _fake_rename(reports, errno.EPERM))
+    monkeypatch.setattr(swap.os, "rename", _fake_rename(reports, errno.EPERM))
 
     def refuse(path, *a, **k):  # type: ignore[no-untyped-def]
         raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
 
     monkeypatch.setattr(Path, "unlink", refuse)
     with pytest.raises(UserInputError, match=r"cannot write the reports into it .*immutable"):
-        report._swap_into_place(tmp, reports, lambda line: None)
+        swap.swap_into_place(tmp, reports, lambda line: None)
 
 
 def _project(root: Path) -> Path:
@@ -119,7 +119,7 @@ def test_reports_left_aside_by_a_killed_build_are_restored(tmp_path):
     old.mkdir()
     (old / "index.html").write_text("previous", encoding="utf-8")
     said: list[str] = []
-    report._restore_killed_swap(tmp_path / "reports", said.append)
+    swap.restore_killed_swap(tmp_path / "reports", said.append)
     assert (tmp_path / "reports/index.html").read_text(encoding="utf-8") == "previous"
     assert not old.exists() and "restored the previous reports/" in said[0]
 
@@ -127,14 +127,14 @@ def test_reports_left_aside_by_a_killed_build_are_restored(tmp_path):
 def test_lock_survives_deleting_the_cache_folder(tmp_path):
     cache = tmp_path / ".synthesis-cache"
     cache.mkdir()
-    with report._build_lock(tmp_path):
+    with swap.build_lock(tmp_path):
         shutil.rmtree(cache)
         with (
             pytest.raises(UserInputError, match="another `synthesis build` is running"),
-            report._build_lock(tmp_path),
+            swap.build_lock(tmp_path),
         ):
             pass  # pragma: no cover
-    with report._build_lock(tmp_path):  # released afterwards
+    with swap.build_lock(tmp_path):  # released afterwards
         pass
 
 
@@ -144,7 +144,7 @@ def test_lock_survives_deleting_the_cache_folder(tmp_path):
 def test_new_folders_respect_the_umask():
     old = os.umask(0o022)
     try:
-        assert report._folder_mode() == 0o755
+        assert swap.folder_mode() == 0o755
     finally:
         os.umask(old)
 
@@ -155,7 +155,7 @@ def test_loopback_down_fails_fast_with_a_message():
         or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0
     ):
         pytest.skip("needs unshare -n (a network namespace, whose loopback is down)")
-    code = "from synthesis.report import _check_loopback; _check_loopback()"
+    code = "from synthesis.kernel import check_loopback; check_loopback()"
     proc = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True,
                           text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 1

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from synthesis.analysis import analyse
-from synthesis.plain import describe, effect_text, informative_statement, verdict
+from synthesis.grade import describe
+from synthesis.plain import effect_text, informative_statement, verdict
 from synthesis.records import QuestionOutcome, Thresholds
 from synthesis.validate import load_evidence
 from tests.conftest import ROOT, without_pooling_rules

@@ -182,8 +182,9 @@ def test_below_min_k_the_studies_are_shown_side_by_side(three):
         "(two cohorts give a t on 1 df under Knapp-Hartung)"
     )
     from synthesis.brief import sof_rows
+    from synthesis.grade import describe
     from synthesis.notebook import pooled_details
-    from synthesis.plain import describe, effect_text, statement
+    from synthesis.plain import effect_text, statement
 
     # academic page: a table of each study, no pooled number
     html = pooled_details(a).data

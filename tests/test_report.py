@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from synthesis import report
+from synthesis import buildinfo, pages, report
 from synthesis.errors import UserInputError
 from synthesis.report import BuildResult, NotebookFailed, build_reports
 
@@ -222,8 +222,8 @@ def test_manifest_records_provenance_and_hashes(
             "commissioner_docx",
         }
         for item in entry["outputs"].values():
-            assert item["sha256"] == report._sha256_file(reports / item["path"])
-    assert manifest["index"]["sha256"] == report._sha256_file(reports / "index.html")
+            assert item["sha256"] == buildinfo.sha256_file(reports / item["path"])
+    assert manifest["index"]["sha256"] == buildinfo.sha256_file(reports / "index.html")
     text = read(reports / "manifest.json")
     assert text == json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
@@ -294,12 +294,12 @@ def test_cache_key_inputs(tmp_path: Path) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", report.package_digest())
 
     nb = json.loads(read(root / "notebooks" / "02_beta.ipynb"))
-    stripped = report._strip_for_key(nb)
+    stripped = buildinfo.strip_for_key(nb)
     nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x"}]
     nb["cells"][1]["execution_count"] = 7
-    assert report._strip_for_key(nb) == stripped  # outputs do not count
+    assert buildinfo.strip_for_key(nb) == stripped  # outputs do not count
     nb["cells"][0]["source"] = "# Beta\n\nChanged."
-    assert report._strip_for_key(nb) != stripped  # markdown does
+    assert buildinfo.strip_for_key(nb) != stripped  # markdown does
 
 
 # ----------------------------------------------------------------------- determinism
@@ -415,7 +415,7 @@ def test_discover_skips_underscore_notebooks(tmp_path: Path) -> None:
 
 
 def test_pdf_renderer_never_fetches_remote_urls(tmp_path: Path) -> None:
-    fetcher = report._offline_fetcher((tmp_path,))
+    fetcher = pages._offline_fetcher((tmp_path,))
     call: Callable[[str], object] = fetcher.fetch if hasattr(fetcher, "fetch") else fetcher
     for url in ("https://example.org/x.png", "http://127.0.0.1:1/x.css", "ftp://e.org/x"):
         with pytest.raises(ValueError, match="offline"):

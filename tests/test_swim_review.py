@@ -15,8 +15,8 @@ import yaml
 
 from synthesis import notebook as nb
 from synthesis.analysis import analyse, analyse_question
-from synthesis.grade import grade_outcome, summary_of_findings
-from synthesis.plain import describe, votes_sentence
+from synthesis.grade import describe, grade_outcome, summary_of_findings
+from synthesis.plain import votes_sentence
 from synthesis.plots import albatross, effect_direction, forest
 from synthesis.swim_outcomes import outcome_swim, question_swim
 from synthesis.validate import load_evidence

@@ -193,6 +193,20 @@ def fit_arrays(
     ``wᵢ = 1/(vᵢ + τ²)`` and ``S_j = Σ wᵢʲ``, ``tr P = S₁ − S₂/S₁`` and
     ``tr PP = S₂ − 2S₃/S₁ + S₂²/S₁²``. Rows are processed in blocks of about
     2¹⁸ cells to bound memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthesis.stats import fit_arrays
+    >>> nan = np.nan  # padding: the second analysis has two studies
+    >>> yi = np.array([[0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...                [0.20, 0.10, nan, nan, nan, nan]])
+    >>> vi = np.array([[0.010, 0.020, 0.015, 0.030, 0.025, 0.012],
+    ...                [0.010, 0.020, nan, nan, nan, nan]])
+    >>> fit_arrays(yi, vi, index=["six", "two"]).round(4)[["k", "estimate", "tau2"]]
+         k  estimate    tau2
+    six  6    0.3017  0.0189
+    two  2    0.1667  0.0000
     """
     method, test, level, con = _settings(method, test, level, control)
     if not isinstance(tau2_ci, bool):

@@ -71,7 +71,17 @@ def _stars(p: float) -> str:
 
 @dataclass(frozen=True)
 class Coefficient:
-    """One row of the coefficient table (``zval`` is the t statistic under knha)."""
+    """One row of the coefficient table (``zval`` is the t statistic under knha).
+
+    Examples
+    --------
+    >>> from synthesis.stats import Coefficient, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> (b,) = fit.coefficients
+    >>> isinstance(b, Coefficient), b.name, round(b.estimate, 4), round(b.se, 4)
+    (True, 'intrcpt', 0.3017, 0.0778)
+    """
 
     name: str
     estimate: float
@@ -84,7 +94,20 @@ class Coefficient:
 
 @dataclass(frozen=True)
 class TransformedResult:
-    """Estimate and intervals mapped to another scale (bounds sorted, as metafor)."""
+    """Estimate and intervals mapped to another scale (bounds sorted, as metafor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthesis.stats import TransformedResult, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012])
+    >>> ratio = fit.transformed(np.exp)  # metafor: predict(fit, transf=exp)
+    >>> isinstance(ratio, TransformedResult)
+    True
+    >>> [round(v, 4) for v in (ratio.estimate, ratio.ci_lb, ratio.ci_ub, ratio.pi_lb, ratio.pi_ub)]
+    [1.3521, 1.1609, 1.5748, 0.992, 1.843]
+    """
 
     estimate: float
     ci_lb: float
@@ -150,6 +173,19 @@ class MetaResult:
         (``QMdf = (m, None)`` under z).
     p, control
         Number of coefficients; the control settings used.
+
+    Examples
+    --------
+    >>> from synthesis.stats import MetaResult, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> isinstance(fit, MetaResult), fit.k, fit.method
+    (True, 6, 'REML')
+    >>> round(fit.estimate, 4), round(fit.tau2, 4), round(fit.I2, 2)
+    (0.3017, 0.0189, 53.34)
+    >>> fit.to_frame()[["k", "estimate", "ci_lb", "ci_ub", "tau2"]].round(4)  # one row
+       k  estimate   ci_lb   ci_ub    tau2
+    0  6    0.3017  0.1492  0.4541  0.0189
     """
 
     k: int
@@ -404,6 +440,15 @@ class RegtestResult:
     ``zval`` is the test statistic of the ``sei`` coefficient (t under knha), ``df``
     its degrees of freedom (None under z, as metafor), and ``est``/``ci_lb``/``ci_ub``
     the limit estimate (the intercept: the expected effect as ``sei → 0``).
+
+    Examples
+    --------
+    >>> from synthesis.stats import regtest, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> test = regtest(fit)
+    >>> type(test).__name__, round(test.zval, 4), round(test.pval, 4), test.df
+    ('RegtestResult', 3.0866, 0.002, None)
     """
 
     zval: float
@@ -456,6 +501,13 @@ class TrimfillResult:
     ``yi``/``vi``/``slab`` hold the observed studies followed by the ``k0`` imputed
     ones; ``fill`` marks the imputed rows (``True``). ``se_k0`` is the standard
     error of the L0 estimator.
+
+    Examples
+    --------
+    >>> from synthesis.stats import trimfill
+    >>> tf = trimfill([0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.01, 0.015, 0.02, 0.04, 0.06, 0.08])
+    >>> type(tf).__name__, tf.k0, tf.fit.k, tf.fill.tolist()
+    ('TrimfillResult', 2, 8, [False, False, False, False, False, False, True, True])
     """
 
     k0: int
@@ -512,6 +564,16 @@ class SubgroupResult:
         Mixed-effects meta-regression with the group as a factor and a common τ²
         (way b); ``QM, QMdf, QMp`` are its omnibus test of the group dummies (F under
         knha).
+
+    Examples
+    --------
+    >>> from synthesis.stats import subgroup
+    >>> sg = subgroup([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...               [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], ["a", "a", "a", "b", "b", "b"])
+    >>> type(sg).__name__, sg.groups, round(sg.Qb, 4), sg.Qb_df
+    ('SubgroupResult', ('a', 'b'), 0.8532, 1)
+    >>> round(sg.mixed.QM, 4), round(sg.mixed.QMp, 4)  # the common-tau^2 way
+    (0.704, 0.4015)
     """
 
     groups: tuple[str, ...]

@@ -329,7 +329,7 @@ def estimate_tau2(d: Block, method: str, con: Mapping[str, Any]) -> Tau2:
     >>> from synthesis.stats.control import check_control
     >>> d = Block.from_rows(np.array([[0.1, 0.5, 0.3, 0.9]]), np.array([[0.02, 0.03, 0.01, 0.05]]))
     >>> round(float(estimate_tau2(d, "DL", check_control(None)).tau2[0]), 4)
-    0.0583
+    0.0533
     """
     n = d.k.size
     out = Tau2(n)
