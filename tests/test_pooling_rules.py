@@ -115,7 +115,8 @@ def test_a_row_outside_the_window_is_excluded_with_its_reason(three):
     assert early.status == "excluded"
     assert early.reason == (
         "time point outside the window: 1 years (52.18 weeks after baseline); the plan pools "
-        "104 to 261 weeks after baseline (two to five years after the start of treatment)"
+        "104 to 261 weeks after baseline (about 2 to 5 years) (two to five years after the "
+        "start of treatment)"
     )
     assert [r.study for r in a.pooled_rows] == ["late", "mid"] and a.fit is not None
     # still visible: counted as also reporting, not pooled
@@ -207,9 +208,9 @@ def test_plan_text_states_every_rule(three):
     q = load_evidence(three).questions["q3_open_dialogue"]
     spec = next(o for o in q.outcomes if o.id == "work_or_study")
     assert plan_text(q, spec) == (
-        "Time points 104 to 261 weeks after baseline are pooled; results without a time "
-        "point are not (two to five years after the start of treatment); designs pooled: "
-        "cohort; at least 2 studies are pooled, fewer are shown side by side."
+        "Time points 104 to 261 weeks after baseline (about 2 to 5 years) are pooled; results "
+        "without a time point are not (two to five years after the start of treatment); "
+        "designs pooled: cohort; at least 2 studies are pooled, fewer are shown side by side."
     )
 
 
@@ -326,3 +327,12 @@ def test_every_candidate_row_of_a_windowed_outcome_has_its_time_point_or_a_reaso
                     assert got.reason.startswith("time point not reported"), (qid, r.study)
                 else:
                     assert oc.timepoint_from == spec.timepoint_window.timepoint_from
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import synthesis.pooling_rules as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 2 and result.failed == 0
