@@ -30,7 +30,7 @@ def connect(address: str) -> Any:
         Dask is not installed, or the scheduler cannot be reached.
     """
     try:
-        import distributed
+        import distributed  # optional (the dask extra); loaded only when a cluster is used
     except ImportError:
         raise UserInputError(
             "--scheduler needs dask and distributed: pip install 'synthesis[dask]'"

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from synthesis.analysis import analyse
+from synthesis.plain import verdict
 from synthesis.vocabulary import METHODS, TESTS
 
 if TYPE_CHECKING:
@@ -63,8 +65,6 @@ def _fit(analysis: OutcomeAnalysis, rows: list, *, method: str, test: str):  # t
 
 def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, other) -> Variant:  # type: ignore[no-untyped-def]
     """``other`` is an OutcomeAnalysis, or (fit, rows) refitted on a subset."""
-    from synthesis.plain import verdict
-
     if isinstance(other, tuple):
         fit, rows = other
         ni = [r.n for r in rows] if analysis.measure == "PFT" else None
@@ -88,9 +88,6 @@ def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, othe
 
 def grid(base: EvidenceBase, analysis: OutcomeAnalysis) -> list[Variant]:
     """Every variant of one pooled analysis (empty when the outcome is not pooled)."""
-    from synthesis.analysis import analyse
-    from synthesis.plain import verdict
-
     nat = analysis.natural()
     if nat is None:
         return []

@@ -400,7 +400,7 @@ def fit_many(
         raise UserInputError(f"tau2_ci={tau2_ci!r} must be True or False.")
     dask_input = _is_dask(frame)
     if client is not None and not dask_input:
-        import dask.dataframe as dd
+        import dask.dataframe as dd  # optional (the dask extra): only with a client
 
         parts = npartitions or 2 * max(1, len(client.scheduler_info().get("workers", {})))
         frame = dd.from_pandas(frame, npartitions=parts)

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from synthesis.errors import UserInputError
+from synthesis.stats.from_p import z_from_p
 
 #: Keys of the JSON object ``synthesis combine --json`` prints (the CLI contract).
 JSON_KEYS = (
@@ -286,9 +287,9 @@ def combine_p(
     CombinedP
     """
     import numpy as np
-    from pymare.estimators import FisherCombinationTest, StoufferCombinationTest
 
-    from synthesis.stats.from_p import z_from_p
+    # lazy: PyMARE (with sympy) takes seconds to import; only combination tests need it
+    from pymare.estimators import FisherCombinationTest, StoufferCombinationTest
 
     dirs = _directions(direction)
     if len(p) != len(dirs):
