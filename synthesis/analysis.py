@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from synthesis import pooling_rules
 from synthesis.extract import EffectRow, effect_rows
 
 if TYPE_CHECKING:
@@ -229,7 +230,6 @@ def analyse(
         otherwise ``fit`` is None and ``reason`` says why (two or more studies are then
         shown side by side: :attr:`OutcomeAnalysis.side_by_side`).
     """
-    from synthesis import pooling_rules
     from synthesis.stats import rma
 
     q = base.questions[question]

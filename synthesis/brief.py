@@ -23,6 +23,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
+from synthesis.pooling_rules import min_k, window_text
 from synthesis.vocabulary import PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -789,8 +790,6 @@ def _pooling_rules_item(analyses: list[OutcomeAnalysis]) -> str:
     """The analysis plan's pooling rules in one plain sentence ('' when it sets none):
     which follow-up is combined, how many results that leaves out, and the fewest studies
     combined (:mod:`synthesis.pooling_rules`)."""
-    from synthesis.pooling_rules import min_k, window_text
-
     windows = list(
         dict.fromkeys(window_text(a.outcome) for a in analyses if a.outcome.timepoint_window)
     )

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from synthesis import records
+from synthesis import pooling_rules, records
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -649,7 +649,7 @@ def effect_rows(
         the assumed one; False assumes ``prepost_r`` wherever no r is reported (for the
         robustness grid).
     """
-    from synthesis import integrity, pooling_rules
+    from synthesis import integrity
     from synthesis.bib import short_label
     from synthesis.errors import UserInputError
 

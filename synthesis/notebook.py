@@ -46,6 +46,7 @@ from synthesis.plain import (
     verdict,
     votes_sentence,
 )
+from synthesis.pooling_rules import plan_text
 from synthesis.robustness import grid, grid_table
 from synthesis.swim_outcomes import question_swim
 from synthesis.validate import load_evidence
@@ -164,8 +165,6 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 def pooling_plan(analyses: list[OutcomeAnalysis]) -> str:
     """The plan's pooling rules per outcome (time-point window, designs, fewest studies;
     :mod:`synthesis.pooling_rules`), as an HTML list."""
-    from synthesis.pooling_rules import plan_text
-
     items = "".join(
         f"<li><strong>{_E(a.outcome.name)}</strong>: {_E(plan_text(a.question, a.outcome))}</li>"
         for a in analyses

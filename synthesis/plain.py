@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
+from synthesis.pooling_rules import min_k
 from synthesis.swim_outcomes import outcome_swim
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
@@ -389,8 +390,6 @@ def side_by_side_text(analysis: OutcomeAnalysis) -> str:
 def side_by_side_statement(analysis: OutcomeAnalysis) -> str:
     """The summary-of-findings sentence of an outcome shown side by side: why there is no
     pooled number, and where to find each study's result."""
-    from synthesis.pooling_rules import min_k
-
     k, _ = min_k(analysis.question, analysis.outcome)
     return (
         f"{analysis.k} studies report {_name(analysis)}; the analysis plan combines at "
