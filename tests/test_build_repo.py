@@ -167,6 +167,18 @@ def test_student_p_only_result_in_votes_albatross_and_as_derived_smd(built):
     }
 
 
+def test_a_third_study_pools_self_compassion_with_the_heterogeneity_lines(built):
+    """With the student's trial, self-compassion versus control reaches the plan's min_k
+    of 3: pooled, with RevMan's lines under the diamond on both pages."""
+    commissioner = read(built / "reports/commissioner/q2_mindfulness_training.html")
+    academic = read(built / "reports/academic/q2_mindfulness_training.html")
+    assert "Heterogeneity: between-study variance" in commissioner
+    assert "Test for overall effect" in commissioner
+    assert "Heterogeneity: τ² = " in academic
+    a = analyse(load_evidence(built), "q2_mindfulness_training", "self_compassion_controlled")
+    assert a.k == 3 and a.fit is not None
+
+
 def test_record_text_is_escaped(built):
     # study notes are listed in full on the academic page (the brief keeps only key gaps)
     page = read(built / "reports/academic/q1_alliance.html")
