@@ -23,7 +23,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from synthesis.pooling_rules import min_k, window_text
+from synthesis.pooling_rules import commissioner_span
 from synthesis.vocabulary import PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -225,13 +225,11 @@ def _absolute(a: OutcomeAnalysis) -> str:
 
 
 def _side_by_side(a: OutcomeAnalysis) -> str:
-    """Each study's own result for an outcome the plan does not pool ('' otherwise): no
-    combined number is given."""
+    """'not combined' for an outcome the plan does not pool ('' otherwise): no combined
+    number; each study's result is in the page's detail (forest plot and text)."""
     if not a.side_by_side:
         return ""
-    from synthesis.plain import side_by_side_text
-
-    return "not combined: " + side_by_side_text(a).replace(" CI ", " interval ")
+    return "not combined"
 
 
 def _relative(a: OutcomeAnalysis) -> str:
@@ -283,7 +281,7 @@ def sof_rows(
         elif eff is not None:
             comments = [re.split(r"(?<=\.) ", statement(a, c))[0]]  # interval: in the table
         elif a.side_by_side:
-            comments = ["Too few studies to combine; each is shown on its own."]
+            comments = ["Too few studies to combine."]
         elif c.studies:
             comments = ["Direction of the result only."]
         elif any(r.status == "awaiting results" for r in a.rows):
@@ -787,36 +785,15 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
 
 
 def _pooling_rules_item(analyses: list[OutcomeAnalysis]) -> str:
-    """The analysis plan's pooling rules in one plain sentence ('' when it sets none):
-    which follow-up is combined, how many results that leaves out, and the fewest studies
-    combined (:mod:`synthesis.pooling_rules`)."""
-    windows = list(
-        dict.fromkeys(window_text(a.outcome) for a in analyses if a.outcome.timepoint_window)
+    """The analysis plan's time-point windows in one short plain sentence ('' when it sets
+    none; :mod:`synthesis.pooling_rules`). The fewest studies combined shows in the table's
+    comments ("Too few studies to combine")."""
+    spans = list(
+        dict.fromkeys(commissioner_span(a.outcome) for a in analyses if a.outcome.timepoint_window)
     )
-    ks = {min_k(a.question, a.outcome)[0] for a in analyses}
-    if not windows and ks == {2}:
+    if not spans:
         return ""
-    out = sum(
-        1
-        for a in analyses
-        for r in a.rows
-        if r.status == "excluded" and r.reason.startswith(("time point", "design '"))
-    )
-    parts = []
-    if windows:
-        parts.append(
-            f"Results are combined only from {_names(windows)}"
-            + (
-                f"; {out} result{'s' if out != 1 else ''} outside this or without a stated time "
-                "point are listed but not combined"
-                if out
-                else ""
-            )
-        )
-    k = max(ks)
-    parts.append(f"with fewer than {k} studies, each study is shown on its own")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+    return f"Results are combined only {_names(spans)}."
 
 
 def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:

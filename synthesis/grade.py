@@ -269,7 +269,7 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
         table = analysis.study_table()
         side = table[table.status == "pooled"]
         lo, hi = float(side.ci_lb.min()), float(side.ci_ub.max())
-        problems.append(f"{analysis.k} studies shown side by side, too few to pool")
+        problems.append("too few studies to pool")
     elif nat is None:
         table = analysis.study_table()
         row = table[table.status == "pooled"].iloc[0]

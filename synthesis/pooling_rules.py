@@ -17,8 +17,9 @@ Each outcome of a question file may set (:class:`synthesis.records.QuestionOutco
   combination of two or more studies, so the default stays 2; it also warns that with
   very few studies the between-study variance is estimated with poor precision
   :cite:`higgins2023cochrane` (section 10.10.4), and a Knapp-Hartung interval on k - 1 = 1
-  degree of freedom is 12.7 standard errors wide at 95% :cite:`knapp2003improved`, so a plan
-  pooling heterogeneous studies with ``test: knha`` may ask for 3.
+  degree of freedom reaches 12.7 standard errors either side of the estimate at 95%
+  :cite:`knapp2003improved`, so a plan pooling heterogeneous studies with ``test: knha``
+  may ask for 3.
 
 Excluded results stay in the outcome's rows with ``status`` "excluded" and their reason,
 so the pages list them and :mod:`synthesis.counts` counts them as "also reporting, not
@@ -93,6 +94,19 @@ def window_text(spec: QuestionOutcome) -> str:
     )
     about = f"about {w.min_weeks / per:.0f} to {w.max_weeks / per:.0f} {unit}"
     return f"{w.min_weeks:.4g} to {_weeks(w.max_weeks)} after {start} ({about})"
+
+
+def commissioner_span(spec: QuestionOutcome) -> str:
+    """The window in words, without weeks: 'from about 0 to 6 months after the end of the
+    intervention' ('' without a window)."""
+    w = spec.timepoint_window
+    if w is None:
+        return ""
+    about = window_text(spec).rpartition(" (")[2].rstrip(")")
+    start = "baseline" if w.timepoint_from == "baseline" else "the end of the intervention"
+    if w.max_weeks is None:
+        return f"from {_weeks(w.min_weeks)} after {start} on"
+    return f"from {about} after {start}"
 
 
 def window_exclusion(spec: QuestionOutcome, oc: Outcome) -> str:

@@ -127,7 +127,7 @@ def test_forest_plots_carry_favours_labels_heterogeneity_and_reasons(repo_report
     # line; the two emotional-exhaustion studies are side by side on both pages (pooled
     # pages' heterogeneity lines: tests/test_build_repo.py, where a third study is added)
     assert "Heterogeneity:" not in page and "Test for overall effect" not in page
-    assert "not combined: Fortney 2013: " in page
+    assert "not combined" in page and "The studies side by side: Fortney 2013: " in page
     # Fendel 2020 is plotted in grey with its reason, and the text says why it is not pooled
     assert "excluded: within-subject d with an unstated" in page
     assert "no study reports usable numbers" not in page.split("Self-compassion, change")[1][:3000]
