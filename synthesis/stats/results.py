@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -150,10 +150,13 @@ class MetaResult:
         Prediction interval as metafor's ``predict.rma``: ``b ± crit √(se² + τ²)``
         with ``crit`` the normal (z) or t(k − p) (knha) quantile. NaN for the EE
         model (metafor reports none) and for meta-regressions.
-    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub
+    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub, tau2_ci_truncated
         τ², its standard error (metafor's formula per method; NaN for EE and k = 1)
         and the Q-profile CI (NaN for EE and k = 1, where metafor's ``confint``
-        refuses).
+        refuses); ``tau2_ci_truncated`` marks an upper bound reported as the search
+        limit. Like metafor's ``rma``, the fit does not compute the CI: it is
+        computed (by ``tau2_profile``) on the first access to any of the three or to
+        ``notes``, printing or export, and kept.
     I2, H2, QE, QEp
         Heterogeneity statistics (see :func:`heterogeneity_indices`,
         :func:`q_statistic`).
@@ -165,14 +168,20 @@ class MetaResult:
         Percentage weights ``100 wᵢ/Σw`` with ``wᵢ = 1/(vᵢ + τ²)``, as ``weights()``.
     yi, vi, slab, measure
         The data analysed (after exclusions) and the effect-size measure code.
-    notes
-        Human-readable remarks (k = 1, non-convergence, search limits, …).
+    notes, fit_notes
+        Human-readable remarks (k = 1, non-convergence, search limits, …);
+        ``fit_notes`` are those of the fit alone, ``notes`` adds the remarks on the
+        Q-profile CI of τ².
     coefficients, QM, QMdf, QMp
         Coefficient table and the omnibus test of the moderators (of the intercept
         for an intercept-only model): χ²(m) under z, F(m, k − p) under knha
         (``QMdf = (m, None)`` under z).
     p, control
         Number of coefficients; the control settings used.
+    tau2_profile
+        ``tau2_profile(result)`` returns ``(tau2_ci_lb, tau2_ci_ub,
+        tau2_ci_truncated, notes)`` from the result's own data and settings; None:
+        no CI (NaN bounds).
 
     Examples
     --------
@@ -204,8 +213,8 @@ class MetaResult:
     pi_ub: float
     tau2: float
     se_tau2: float
-    tau2_ci_lb: float
-    tau2_ci_ub: float
+    tau2_ci_lb: float = field(init=False)
+    tau2_ci_ub: float = field(init=False)
     I2: float
     H2: float
     QE: float
@@ -218,7 +227,7 @@ class MetaResult:
     vi: _Array = field(compare=False, repr=False)
     slab: tuple[str, ...] = field(repr=False)
     measure: str | None
-    notes: tuple[str, ...]
+    notes: tuple[str, ...] = field(init=False)
     coefficients: tuple[Coefficient, ...] = field(repr=False)
     QM: float
     QMdf: tuple[int, int | None]
@@ -228,7 +237,32 @@ class MetaResult:
     control: Mapping[str, Any] = field(compare=False, repr=False)
     vb: _Array = field(compare=False, repr=False, default_factory=lambda: np.zeros((1, 1)))
     X: _Array | None = field(compare=False, repr=False, default=None)
-    tau2_ci_truncated: bool = False
+    tau2_ci_truncated: bool = field(init=False)
+    fit_notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    tau2_profile: Callable[[MetaResult], tuple[float, float, bool, tuple[str, ...]]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.tau2_profile is None:
+            self._set_profile((math.nan, math.nan, False, ()))
+
+    def _set_profile(self, profile: tuple[float, float, bool, tuple[str, ...]]) -> None:
+        lb, ub, truncated, notes = profile
+        for name, value in (
+            ("tau2_ci_lb", lb),
+            ("tau2_ci_ub", ub),
+            ("tau2_ci_truncated", truncated),
+            ("notes", (*self.fit_notes, *notes)),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """The Q-profile CI of τ² and the notes, computed on first access."""
+        if name not in _LAZY or "tau2_profile" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._set_profile(self.tau2_profile(self))  # type: ignore[misc]
+        return self.__dict__[name]
 
     def __eq__(self, other: object) -> bool:
         """Field-wise equality in which NaN equals NaN (the same on every Python version)."""
@@ -315,7 +349,8 @@ class MetaResult:
     backtransform = transformed
 
     # ------------------------------------------------------------------ display --
-    def __str__(self) -> str:
+    def heading_lines(self) -> list[str]:
+        """The model line, heterogeneity and its test, as metafor prints them first."""
         lines: list[str] = []
         mr = self.p > 1
         if self.method == "EE":
@@ -343,17 +378,22 @@ class MetaResult:
         lines.append(f"Test for {'Residual ' if mr else ''}Heterogeneity:")
         qname = "QE" if mr else "Q"
         lines.append(f"{qname}(df = {self.k - self.p}) = {_fmt(self.QE)}, p-val {_p_eq(self.QEp)}")
+        return lines
+
+    def __str__(self) -> str:
+        lines = self.heading_lines()
+        mr = self.p > 1
         if mr:
             lines.append("")
             if self.test in ("knha", "adhoc"):
                 lines.append(
-                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"Test of Moderators ({moderator_label(self.p)}):\n"
                     f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = {_fmt(self.QM)}, "
                     f"p-val {_p_eq(self.QMp)}"
                 )
             else:
                 lines.append(
-                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"Test of Moderators ({moderator_label(self.p)}):\n"
                     f"QM(df = {self.QMdf[0]}) = {_fmt(self.QM)}, p-val {_p_eq(self.QMp)}"
                 )
         lines.append("")
@@ -375,7 +415,7 @@ class MetaResult:
         for r in rows:
             lines.append("  ".join(s.rjust(wd) for s, wd in zip(r, widths, strict=True)).rstrip())
         lines.append("")
-        lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+        lines.append(SIGNIF_LEGEND)
         if not mr and not math.isnan(self.pi_lb):
             lines.append("")
             lines.append(
@@ -392,25 +432,22 @@ class MetaResult:
 
     def _repr_html_(self) -> str:
         stat = "tval" if self.test in ("knha", "adhoc") else "zval"
-        head = "".join(
-            f"<th>{h}</th>" for h in ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub")
-        )
-        body = "".join(
-            "<tr>"
-            + f"<th>{html.escape(c.name)}</th>"
-            + "".join(
-                f"<td>{v}</td>"
-                for v in (
-                    _fmt(c.estimate),
-                    _fmt(c.se),
-                    _fmt(c.zval),
-                    _fmt_p(c.pval),
-                    _fmt(c.ci_lb),
-                    _fmt(c.ci_ub),
+        table = html_table(
+            ("estimate", "se", stat, "pval", "ci.lb", "ci.ub"),
+            [
+                (
+                    c.name,
+                    (
+                        _fmt(c.estimate),
+                        _fmt(c.se),
+                        _fmt(c.zval),
+                        _fmt_p(c.pval),
+                        _fmt(c.ci_lb),
+                        _fmt(c.ci_ub),
+                    ),
                 )
-            )
-            + "</tr>"
-            for c in self.coefficients
+                for c in self.coefficients
+            ],
         )
         het = (
             f"k = {self.k}; method = {html.escape(self.method)}; test = {self.test}; "
@@ -424,13 +461,36 @@ class MetaResult:
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
-            f"<div><p>{html.escape(het)}</p><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>{pi}" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
+            f"<div><p>{html.escape(het)}</p>{table}{pi}"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "</div>"
         )
+
+
+#: Attributes of :class:`MetaResult` computed on first access.
+_LAZY = frozenset({"tau2_ci_lb", "tau2_ci_ub", "tau2_ci_truncated", "notes"})
 
 
 def _p_eq(p: float) -> str:
     return "< .0001" if p < 1e-4 else f"= {_fmt(p)}"
+
+
+def moderator_label(p: int) -> str:
+    """metafor's name of the tested coefficients: ``coefficient 2`` or ``coefficients 2:p``."""
+    return "coefficient 2" if p == 2 else f"coefficients 2:{p}"
+
+
+def html_table(header: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]]) -> str:
+    """An HTML coefficient table: ``header`` above the value columns, one row per name."""
+    head = "".join(f"<th>{h}</th>" for h in ("", *header))
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{v}</td>" for v in values) + "</tr>"
+        for name, values in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+SIGNIF_LEGEND = "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
 
 
 @dataclass(frozen=True)
@@ -646,6 +706,20 @@ class InfluenceResult(_TableResult):
     ``tau2.del`` and ``QE.del`` (τ² and QE without the study), ``hat`` (leverage),
     ``weight`` (in %), ``dfbs`` (DFBETAS, one column per coefficient) and ``inf``
     (``"*"`` for a study influential by metafor's criteria).
+
+    Examples
+    --------
+    >>> from synthesis.stats import influence, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> inf = influence(fit)
+    >>> type(inf).__name__
+    'InfluenceResult'
+    >>> inf.to_frame()[["rstudent", "cook.d", "hat", "inf"]].round(4).loc[["A", "D"]]
+          rstudent  cook.d     hat inf
+    slab
+    A      -1.4688  0.3911  0.2092
+    D       2.0522  0.5942  0.1237   *
     """
 
     frame: pd.DataFrame = field(repr=False)
@@ -661,6 +735,15 @@ class PredictResult(_TableResult):
 
     With ``transf`` the values are on the transformed scale (bounds sorted) and ``se``
     is NaN, as metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import predict, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> print(predict(fit))  # as metafor's predict(fit)
+        pred     se  ci.lb  ci.ub   pi.lb  pi.ub
+    0 0.3017 0.0778 0.1492 0.4541 -0.0080 0.6114
     """
 
     pred: float
@@ -683,7 +766,19 @@ class PredictResult(_TableResult):
 
 @dataclass(frozen=True, eq=False)
 class ConfintResult(_TableResult):
-    """Confidence intervals of τ², τ, I² and H², as metafor's ``confint``."""
+    """Confidence intervals of τ², τ, I² and H², as metafor's ``confint``.
+
+    Examples
+    --------
+    >>> from synthesis.stats import confint, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> ci = confint(fit)
+    >>> ci.to_frame().round(4).loc[["tau^2", "tau"]]
+           estimate  ci.lb   ci.ub
+    tau^2    0.0189    0.0  0.2235
+    tau      0.1376    0.0  0.4728
+    """
 
     frame: pd.DataFrame = field(repr=False)
     level: float = 95.0
