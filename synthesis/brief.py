@@ -23,7 +23,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from synthesis.pooling_rules import commissioner_span
+from synthesis.pooling_rules import commissioner_span, min_k
 from synthesis.vocabulary import PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -759,9 +759,6 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
             f"scores is not reported; {analyses[0].settings.prepost_r:g} was assumed (other "
             "values in the full report)."
         ] = None
-    rules = _pooling_rules_item(analyses)
-    if rules:
-        items[rules] = None
     sds = [
         a.outcome.typical_sd
         for a in analyses
@@ -784,16 +781,22 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
     return list(items)
 
 
-def _pooling_rules_item(analyses: list[OutcomeAnalysis]) -> str:
-    """The analysis plan's time-point windows in one short plain sentence ('' when it sets
-    none; :mod:`synthesis.pooling_rules`). The fewest studies combined shows in the table's
-    comments ("Too few studies to combine")."""
+def pooling_rules_sentence(analyses: list[OutcomeAnalysis]) -> str:
+    """The analysis plan's pooling rules in one plain sentence ('' when it sets none):
+    the follow-up combined and the fewest studies (:mod:`synthesis.pooling_rules`). Shown
+    under the results for each outcome on both pages (the brief's word limit leaves no room
+    above them)."""
     spans = list(
         dict.fromkeys(commissioner_span(a.outcome) for a in analyses if a.outcome.timepoint_window)
     )
-    if not spans:
+    k = max(min_k(a.question, a.outcome)[0] for a in analyses)
+    if not spans and k == 2:
         return ""
-    return f"Results are combined only {_names(spans)}."
+    span = f" {_names(spans)}" if spans else ""
+    return (
+        f"Results are combined only{span} and when at least {k} studies report them; "
+        "other results are shown on their own, with the reason."
+    )
 
 
 def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:

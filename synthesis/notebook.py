@@ -30,6 +30,7 @@ from synthesis.brief import (
     certainty_badge,
     glossary_html,
     plain_reason,
+    pooling_rules_sentence,
     sof_html,
 )
 from synthesis.errors import UserInputError
@@ -232,6 +233,11 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         '<th scope="col">Result</th><th scope="col">In plain words</th>'
         '<th scope="col">Certainty and why</th></tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+        + (
+            f'<p class="pooling-rule">{_E(rule)}</p>'
+            if (rule := pooling_rules_sentence(analyses))
+            else ""
+        )
     )
 
 

@@ -336,3 +336,14 @@ def test_the_module_examples_run():
 
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_the_pages_state_the_plans_choice(base):
+    from synthesis.analysis import analyse_question
+    from synthesis.notebook import key_findings, settings_note
+
+    analyses = analyse_question(base, "q3_open_dialogue")
+    shared = key_findings(base, analyses).data  # on both pages, under the results
+    assert "Results are combined only from about 2 to 5 years after baseline and when at " in shared
+    academic = settings_note(analyses).data
+    assert "104 to 261 weeks after baseline (about 2 to 5 years) are pooled" in academic
