@@ -481,6 +481,10 @@ def _names(items: list[str]) -> str:
 
 
 def _lower_first(text: str) -> str:
+    """``text`` with its first letter in lower case, unless it starts an abbreviation
+    ("SD of change" stays as it is, "The SD" becomes "the SD")."""
+    if text[1:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -569,8 +573,8 @@ def key_messages(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list[tu
     if len(messages) < 4 and studies:
         messages.append(
             (
-                f"Of the {len(studies)} studies found, {len(usable)} give numbers that could "
-                "be used.",
+                f"Of the {len(studies)} studies found, {len(usable)} "
+                f"give{'s' if len(usable) == 1 else ''} numbers that could be used.",
                 "",
             )
         )

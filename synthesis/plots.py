@@ -840,7 +840,10 @@ def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
             fontsize=7,
             va="top",
         )
-        title = f"Effect direction plot: {n_rows} studies, {n_cols} outcomes"
+        title = (
+            f"Effect direction plot: {n_rows} stud{'y' if n_rows == 1 else 'ies'}, "
+            f"{n_cols} outcome{'' if n_cols == 1 else 's'}"
+        )
         ax.set_title(title, loc="left", fontsize=10, pad=40)
         fig.subplots_adjust(left=0.35)
     return SvgFigure(fig, title, _effect_direction_alt(cols))

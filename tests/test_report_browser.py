@@ -6,8 +6,6 @@ CI after installing it), in which case a missing browser fails the test.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,29 +15,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from synthesis.report import build_reports
 
+from .chromium import require_chromium
+
 pytestmark = pytest.mark.browser
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium() -> str | None:
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("SYNTHESIS_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "SYNTHESIS_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium); browser checks skipped")
-    return found
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
