@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from synthesis.report import build_reports
 
-from .chromium import require_chromium
+from .chromium import FLAGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -48,17 +48,7 @@ def dump_dom(chromium: str, page: Path, profile: Path) -> tuple[str, str]:
     """Load ``page`` offline in headless Chromium; return (DOM, browser log)."""
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--no-default-browser-check",
-        # every host name fails to resolve: the page must work without the network
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        *FLAGS,  # headless, and offline: every host name fails to resolve
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
