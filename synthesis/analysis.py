@@ -187,6 +187,18 @@ def _settings(question: Question, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def plan_rows(
+    base: EvidenceBase, question: str, outcome: str, **overrides: Any
+) -> tuple[Settings, tuple[EffectRow, ...]]:
+    """The question's analysis plan with ``overrides`` (as :func:`analyse`) and the
+    effect rows of the outcome under it (pooled or not), without fitting."""
+    settings = _settings(base.questions[question], **overrides)
+    rows = effect_rows(
+        base, question, outcome, prepost_r=settings.prepost_r, use_implied_r=settings.implied_r
+    )
+    return settings, tuple(rows)
+
+
 def analyse(
     base: EvidenceBase,
     question: str,
@@ -224,17 +236,15 @@ def analyse(
 
     q = base.questions[question]
     spec = next(o for o in q.outcomes if o.id == outcome)
-    settings = _settings(
-        q, method=method, test=test, level=level, prepost_r=prepost_r, implied_r=implied_r
-    )
-    rows = tuple(
-        effect_rows(
-            base,
-            question,
-            outcome,
-            prepost_r=settings.prepost_r,
-            use_implied_r=settings.implied_r,
-        )
+    settings, rows = plan_rows(
+        base,
+        question,
+        outcome,
+        method=method,
+        test=test,
+        level=level,
+        prepost_r=prepost_r,
+        implied_r=implied_r,
     )
     pooled = [r for r in rows if r.status == "pooled"]
     min_k = q.analysis.min_k

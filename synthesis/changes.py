@@ -23,6 +23,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synthesis.analysis import analyse_question
+from synthesis.grade import grade_outcome
+from synthesis.plain import fmt_interval, fmt_value
+from synthesis.verdicts import claim_results
+from synthesis.vocabulary import NULL_VALUES
+
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
@@ -86,15 +92,11 @@ def _pooled(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
 
 def _certainty(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
     """GRADE certainty of the evidence (high, moderate, low, very low, no evidence)."""
-    from synthesis.grade import grade_outcome
-
     return {"certainty": grade_outcome(base, a).level}
 
 
 def _verdict(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
     """Which way the evidence points: the CI against no effect and the outcome's direction."""
-    from synthesis.vocabulary import NULL_VALUES
-
     nat = a.natural()
     null = NULL_VALUES.get(a.measure)
     if nat is None:
@@ -122,8 +124,6 @@ RESULT_KINDS: list[ResultKind] = [_pooled, _certainty, _verdict]
 
 def _claims(base: EvidenceBase, question: str) -> dict[str, dict[str, Any]]:
     """Each claim about the question: its label, the reviewers' verdict and the computed one."""
-    from synthesis.verdicts import claim_results
-
     return {
         r.claim.id: {"name": r.claim.label, "verdict": r.verdict, "computed": r.computed}
         for r in claim_results(base, question)
@@ -171,8 +171,6 @@ def question_results(
     base: EvidenceBase, question: str, params: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """:func:`collect_results` of one question analysed with ``params`` (build options)."""
-    from synthesis.analysis import analyse_question
-
     params = dict(params or {})
     return collect_results(base, analyse_question(base, question, **params))
 
@@ -250,8 +248,6 @@ def _interval(r: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def _shown(r: Mapping[str, Any] | None, measure: str) -> str | None:
     """The estimate as the pages print it (so a change below the shown digits is none)."""
-    from synthesis.plain import fmt_interval, fmt_value
-
     if r is None or r.get("estimate") is None:
         return None
     lo, hi = r.get("ci_lb"), r.get("ci_ub")
@@ -470,8 +466,6 @@ def sentences(changes: Changes) -> list[str]:
     1 study record added: Smith 2024.
     Burnout: certainty of the evidence changed from low to very low.
     """
-    from synthesis.plain import fmt_interval, fmt_value
-
     out = []
     if changes.records_added:
         out.append(_records(len(changes.records_added), "added", changes.records_added))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
+from synthesis.warnings import SynthesisWarning
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
@@ -496,8 +497,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     import warnings
-
-    from synthesis.warnings import SynthesisWarning
 
     with warnings.catch_warnings():
         # at the boundary our own warnings are shown, one readable line each

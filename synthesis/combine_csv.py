@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from synthesis.errors import UserInputError
+from synthesis.pool import read_csv
 
 REQUIRED = ("p", "direction")
 OPTIONAL = ("n", "label")
@@ -36,8 +37,6 @@ class CombineData(TypedDict):
 
 def read_combine_csv(path: Path) -> CombineData:
     """Read and check the CSV; return lists ``p``, ``direction``, ``n`` (or None), ``label``."""
-    from synthesis.pool import read_csv
-
     frame = read_csv(path, columns=None, labels=("label",)).frame
     cols = set(frame.columns)
     missing = [c for c in REQUIRED if c not in cols]

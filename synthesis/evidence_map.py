@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from synthesis.counts import count_rows
 from synthesis.extract import effect_rows
 
 if TYPE_CHECKING:
@@ -61,8 +62,6 @@ def map_summary(base: EvidenceBase) -> pd.DataFrame:
     (:func:`synthesis.counts.count_rows`), and counts of pooled, excluded, not-poolable and
     narrative results."""
     import pandas as pd
-
-    from synthesis.counts import count_rows
 
     out = []
     for qid, q in sorted(base.questions.items()):

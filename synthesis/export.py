@@ -46,7 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.analysis import analyse_question
 from synthesis.errors import UserInputError
+from synthesis.grade import grade_outcome, statement
+from synthesis.swim_outcomes import outcome_swim
 
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
@@ -211,8 +214,6 @@ def _effect_rows(a: OutcomeAnalysis) -> Iterable[dict[str, Any]]:
 
 
 def _pooled_row(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
-    from synthesis.grade import grade_outcome, statement
-
     certainty = grade_outcome(base, a)
     fit, nat = a.fit, a.natural()
     return {
@@ -248,8 +249,6 @@ def _pooled_row(base: EvidenceBase, a: OutcomeAnalysis) -> dict[str, Any]:
 
 def _vote_row(a: OutcomeAnalysis) -> dict[str, Any] | None:
     """The SWiM summaries of one outcome, or None when fewer than two studies give a direction."""
-    from synthesis.swim_outcomes import outcome_swim
-
     swim = outcome_swim(a)
     if swim.votes is None:
         return None
@@ -300,8 +299,6 @@ def package_rows(
     dict
         Table name -> list of rows, in question and outcome order.
     """
-    from synthesis.analysis import analyse_question
-
     qids = list(questions) if questions else sorted(base.questions)
     unknown = [q for q in qids if q not in base.questions]
     if unknown:

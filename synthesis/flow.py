@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from synthesis.analysis import analyse_question
 from synthesis.screening import listed, serving
 
 if TYPE_CHECKING:
@@ -92,8 +93,6 @@ def _search_sources(base: EvidenceBase, qid: str) -> list[tuple[str, list[str]]]
 
 
 def _usable_and_pooled(base: EvidenceBase, questions: list[str]) -> tuple[set[str], set[str]]:
-    from synthesis.analysis import analyse_question
-
     usable: set[str] = set()
     pooled: set[str] = set()
     for qid in questions:

@@ -21,7 +21,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from synthesis import changes, jobs
+from synthesis.changes import Changes, content_inputs, sentences
 from synthesis.errors import UserInputError
+from synthesis.report import REPORTS_DIRNAME, VARIANTS_DIRNAME, notebook_title
+from synthesis.validate import validate
 
 __all__ = ["diff", "format_diff", "snapshot"]
 
@@ -43,10 +47,6 @@ def snapshot(root: Path, params: Mapping[str, Any] | None = None) -> dict[str, d
         ``results`` (``None`` for pages about the whole evidence base) and ``labels``,
         in the shape of a manifest entry.
     """
-    from synthesis import changes, jobs
-    from synthesis.report import notebook_title
-    from synthesis.validate import validate
-
     base, report = validate(root)
     if not report.ok:
         raise UserInputError(
@@ -130,8 +130,6 @@ def _last_build(reports: Path) -> dict[str, dict[str, Any]]:
     out = {}
     for e in pages:
         if isinstance(e, dict) and isinstance(e.get("inputs"), dict):
-            from synthesis.changes import content_inputs
-
             out[e["name"]] = {
                 "title": e.get("title", e["name"]),
                 "inputs": content_inputs(e["inputs"]),
@@ -168,9 +166,6 @@ def diff(
         page name -> ``title`` and ``changes`` (:meth:`synthesis.changes.Changes.to_json`;
         a page that is new or gone says so in ``status``).
     """
-    from synthesis import changes, jobs
-    from synthesis.report import REPORTS_DIRNAME, VARIANTS_DIRNAME
-
     root = Path(root).resolve()
     now = snapshot(root, params)
     if since is None:
@@ -213,8 +208,6 @@ def diff(
 
 def format_diff(result: Mapping[str, Any]) -> str:
     """The text ``synthesis diff`` prints: per page, the changes in plain words."""
-    from synthesis.changes import Changes, sentences
-
     lines = [f"Changes in the working tree since {result['against']}:"]
     for name, page in result["pages"].items():
         lines.append(f"{page['title']} ({name.removesuffix('.ipynb')}):")

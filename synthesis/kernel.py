@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.cluster import notebook_task
 from synthesis.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -207,13 +208,18 @@ async def execute_notebook(job: _Job, *, root: Path, timeout: int, failed_dir: P
 
 
 def execute_on_worker(job: _Job, root: str, timeout: int, failed_dir: str) -> dict[str, Any]:
-    """:func:`execute_notebook` on a Dask worker: the notebook, or its failure's fields."""
+    """:func:`execute_notebook` on a Dask worker: the notebook, or its failure's fields.
+
+    The kernel may send its many-analyses fits to the same cluster
+    (:func:`synthesis.cluster.notebook_task`).
+    """
     try:
-        nb = run_coroutine(
-            lambda: execute_notebook(
-                job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir)
+        with notebook_task():
+            nb = run_coroutine(
+                lambda: execute_notebook(
+                    job, root=Path(root), timeout=timeout, failed_dir=Path(failed_dir)
+                )
             )
-        )
     except NotebookFailed as exc:
         fields = ("notebook", "cell_index", "ename", "evalue", "detail", "origin")
         failed = {k: getattr(exc, k) for k in fields}

@@ -14,7 +14,42 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis.analysis import alternative_estimators, leave_one_out, prepost_sensitivity
+from synthesis.analysis import small_study as assess
+from synthesis.bib import (
+    DEFAULT_STYLE,
+    STYLES,
+    author_year,
+    cited_keys,
+    format_references,
+    render_citations,
+)
+from synthesis.brief import (
+    about_evidence_html,
+    brief_html,
+    certainty_badge,
+    glossary_html,
+    plain_reason,
+    sof_html,
+)
 from synthesis.errors import UserInputError
+from synthesis.evidence_map import data_still_needed as evidence_gaps
+from synthesis.evidence_map import map_rows, map_summary, study_counts
+from synthesis.flow import prisma_flow
+from synthesis.flow_plot import flow_diagram
+from synthesis.grade import describe, grade_outcome
+from synthesis.plain import (
+    fmt_interval,
+    fmt_p,
+    fmt_value,
+    robustness_sentence,
+    verdict,
+    votes_sentence,
+)
+from synthesis.robustness import grid, grid_table
+from synthesis.swim_outcomes import question_swim
+from synthesis.validate import load_evidence
+from synthesis.verdicts import claim_results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,8 +117,6 @@ def load(root: Path | None = None) -> EvidenceBase:
     named by ``$SYNTHESIS_EVIDENCE_PICKLE`` (written by the build into its cache), so
     each kernel does not validate every record again.
     """
-    from synthesis.validate import load_evidence
-
     shared = os.environ.get("SYNTHESIS_EVIDENCE_PICKLE")
     if root is None and shared and os.environ.get("SYNTHESIS_ROOT"):
         import pickle
@@ -131,11 +164,6 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
 def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """One row per outcome: studies, participants, the result in plain numbers, a sentence
     (with how robust it is), and the certainty with every reason it was rated down or up."""
-    from synthesis.brief import certainty_badge, plain_reason
-    from synthesis.grade import describe, grade_outcome
-    from synthesis.plain import fmt_interval, fmt_value, robustness_sentence, verdict
-    from synthesis.robustness import grid
-
     body = []
     for a in analyses:
         nat = a.natural()
@@ -306,9 +334,6 @@ def effect_size_table(analysis: OutcomeAnalysis, *, name: str = "") -> Any:
 
 def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     """Leave-one-out, alternative τ² estimators and assumed pre-post correlations."""
-    from synthesis.analysis import alternative_estimators, leave_one_out, prepost_sensitivity
-    from synthesis.robustness import grid
-
     parts = []
     if analysis.fit is None:
         return _html(f"<p>No sensitivity analysis: {_E(analysis.reason)}.</p>")
@@ -323,8 +348,6 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
     pre = prepost_sensitivity(base, analysis)
     if pre is not None:
         parts.append("<h4>Assumed pre-post correlation</h4>" + pre.to_html(float_format="%.4f"))
-    from synthesis.plain import robustness_sentence
-    from synthesis.robustness import grid_table
 
     table = grid_table(base, analysis)
     parts.append(
@@ -337,8 +360,6 @@ def sensitivity(base: EvidenceBase, analysis: OutcomeAnalysis) -> Any:
 
 def small_study(analysis: OutcomeAnalysis) -> Any:
     """Egger's test and trim-and-fill, or why they were not run."""
-    from synthesis.analysis import small_study as assess
-
     result = assess(analysis)
     if not result.run:
         return _html(f"<p>Small-study effects {_E(result.reason)}.</p>")
@@ -393,11 +414,9 @@ def rob_plot(base: EvidenceBase, question: str) -> Any:
 def caveats(base: EvidenceBase, question: str, style: str | None = None) -> Any:
     """What is missing and what to keep in mind: data still needed, conflicts, notes
     (``[@key]`` citations in them rendered in the page's style)."""
-    from synthesis.evidence_map import data_still_needed
-
     cite = _citer(base, question, style)
     q = base.questions[question]
-    needed = data_still_needed(base, question)
+    needed = evidence_gaps(base, question)
     ids = {s.id for s, _, _ in base.outcomes(question)}
     needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]
     items = "".join(f"<li>{cite(n)}</li>" for n in q.notes)
@@ -420,8 +439,6 @@ def page_style(base: EvidenceBase, question: str | None, style: str | None = Non
     """The reference style of a page: ``style`` when given (the notebook's ``STYLE``
     parameter, ``synthesis build --param style=vancouver``), else the question file's
     ``reference_style``, else APA."""
-    from synthesis.bib import DEFAULT_STYLE, STYLES
-
     if style is not None:
         if style not in STYLES:
             raise ValueError(f"unknown reference style {style!r} (allowed: {', '.join(STYLES)})")
@@ -432,8 +449,6 @@ def page_style(base: EvidenceBase, question: str | None, style: str | None = Non
 def _page_keys(base: EvidenceBase, question: str | None) -> list[str]:
     """The references of a page: the studies' citations, the claims' references and every
     ``[@key]`` in the question's notes and claims, in author-year order."""
-    from synthesis.bib import author_year, cited_keys
-
     bib = base.bibliography
     assert bib is not None
     studies = (
@@ -452,8 +467,6 @@ def _page_keys(base: EvidenceBase, question: str | None) -> list[str]:
 def _citer(base: EvidenceBase, question: str | None, style: str | None) -> Any:
     """A function: record text -> HTML-escaped text with ``[@key]`` citations rendered in
     the page's style (Vancouver numbers follow the page's reference list)."""
-    from synthesis.bib import render_citations
-
     chosen = page_style(base, question, style)
     numbers = {k: i for i, k in enumerate(_page_keys(base, question), 1)}
 
@@ -468,8 +481,6 @@ def cite_markdown(nb: dict[str, Any], base: EvidenceBase, question: str | None,
     """A copy of notebook JSON ``nb`` whose markdown cells have their ``[@key]`` citations
     rendered in the page's style (``synthesis build`` calls it on every notebook)."""
     import copy
-
-    from synthesis.bib import render_citations
 
     chosen = page_style(base, question, style)
     numbers = {k: i for i, k in enumerate(_page_keys(base, question), 1)}
@@ -488,8 +499,6 @@ def cite_markdown(nb: dict[str, Any], base: EvidenceBase, question: str | None,
 def references(base: EvidenceBase, question: str | None = None, style: str | None = None) -> Any:
     """Formatted references of the page (studies serving ``question``, all if None, and
     the references its claims and notes cite), in the page's style (:func:`page_style`)."""
-    from synthesis.bib import format_references
-
     bib = base.bibliography
     assert bib is not None
     chosen = page_style(base, question, style)
@@ -511,8 +520,6 @@ def references(base: EvidenceBase, question: str | None = None, style: str | Non
 
 def evidence_map_table(base: EvidenceBase) -> pd.DataFrame:
     """Counts per question and outcome (for the evidence-base notebook)."""
-    from synthesis.evidence_map import map_summary
-
     return map_summary(base).set_index(["question", "outcome"])
 
 
@@ -553,29 +560,21 @@ def per_outcome(analyses: list[OutcomeAnalysis], fn: Any, *, only_with_data: boo
 
 def summary_of_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """GRADE summary-of-findings table (:func:`synthesis.brief.sof_html`)."""
-    from synthesis.brief import sof_html
-
     return _html(sof_html(base, analyses))
 
 
 def brief(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """The first screen of a question's page (:func:`synthesis.brief.brief_html`)."""
-    from synthesis.brief import brief_html
-
     return _html(brief_html(base, analyses))
 
 
 def about_evidence(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
     """How studies were found, appraisal basis, assumptions, main gaps."""
-    from synthesis.brief import about_evidence_html
-
     return _html(about_evidence_html(base, analyses))
 
 
 def glossary() -> Any:
     """The glossary of the technical terms that stay on commissioner pages."""
-    from synthesis.brief import glossary_html
-
     return _html(glossary_html())
 
 
@@ -621,8 +620,6 @@ def table(frame: pd.DataFrame, *, caption: str = "", index: bool = False) -> Any
 
 def evidence_counts(base: EvidenceBase) -> Any:
     """Study records per question by publication status, with the distinct total."""
-    from synthesis.evidence_map import study_counts
-
     counts = study_counts(base)
     rows = []
     for r in counts.to_dict("records"):
@@ -663,8 +660,6 @@ MAP_STATUSES = {
 def evidence_map_grid(base: EvidenceBase) -> Any:
     """The evidence map as a compact grid: per question and outcome, the studies and
     their results by status (the status counts add up to the results column)."""
-    from synthesis.evidence_map import map_rows
-
     rows = map_rows(base)
     head = "".join(f'<th scope="col">{_E(v)}</th>' for v in MAP_STATUSES.values())
     body = []
@@ -696,9 +691,7 @@ def evidence_map_grid(base: EvidenceBase) -> Any:
 
 def data_needed(base: EvidenceBase) -> Any:
     """Every number still needed, by study (nothing cut off)."""
-    from synthesis.evidence_map import data_still_needed
-
-    needed = data_still_needed(base)
+    needed = evidence_gaps(base)
     body = []
     for label, group in needed.groupby("label", sort=True):
         items = []
@@ -735,8 +728,6 @@ def claims_lead(base: EvidenceBase, question: str | None = None) -> Any:
     Shown at the top of the commissioner brief; the full checks are in
     :func:`claims_checked`. Empty when no such claim concerns ``question``.
     """
-    from synthesis.verdicts import claim_results
-
     quoted = [r for r in claim_results(base, question, pooled=False) if r.claim.commissioner]
     if not quoted:
         return _html("")
@@ -757,8 +748,6 @@ def claims_checked(
 ) -> Any:
     """Every claim about ``question`` (all when None): what it says, what it cites, each
     check against the records, the verdict and the reviewers' reasons."""
-    from synthesis.verdicts import claim_results
-
     cite = _citer(base, question, style)
     chosen = page_style(base, question, style)
     results = claim_results(base, question)
@@ -810,8 +799,6 @@ def claims_checked(
 
 
 def _swims(analyses: list[OutcomeAnalysis]) -> list:
-    from synthesis.swim_outcomes import question_swim
-
     return question_swim(analyses)
 
 
@@ -821,8 +808,6 @@ def vote_counts(analyses: list[OutcomeAnalysis]) -> Any:
     One row per outcome with at least two studies reporting a direction (one vote per
     study or cohort), with the plain sentence that reports it.
     """
-    from synthesis.plain import fmt_p, votes_sentence
-
     body = []
     for s in _swims(analyses):
         v = s.votes
@@ -902,7 +887,6 @@ def swim_details(analyses: list[OutcomeAnalysis]) -> Any:
         est = s.estimates
         if est is not None:
             m = a.measure
-            from synthesis.plain import fmt_value
 
             html_ += (
                 f"<p>Effect estimates not pooled ({est.k} studies, {_E(a.natural_name)}): "
@@ -1072,9 +1056,6 @@ def search_methods(base: EvidenceBase) -> Any:
 
 def flow(base: EvidenceBase) -> Any:
     """The PRISMA 2020 flow diagram of all questions, and the counts per question."""
-    from synthesis.flow import prisma_flow
-    from synthesis.flow_plot import flow_diagram
-
     overall = prisma_flow(base)
     rows = []
     for qid in sorted(base.questions):
@@ -1145,9 +1126,7 @@ def data_still_needed(base: EvidenceBase) -> Any:
     A DataFrame longer than pandas' ``display.max_rows`` is shown cut to its first and
     last rows; this list is what a reader acts on, so it is rendered in full.
     """
-    from synthesis.evidence_map import data_still_needed as gaps
-
-    table = gaps(base).drop(columns="study")
+    table = evidence_gaps(base).drop(columns="study")
     if table.empty:
         return _html("<p>No numbers are missing: every record can contribute.</p>")
     import pandas as pd

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
+from synthesis.swim_outcomes import outcome_swim
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -427,8 +428,6 @@ def votes_sentence(analysis: OutcomeAnalysis) -> str:
     would arise if the intervention made no difference. Studies of no difference are
     counted in n but, as ties, not in the test.
     """
-    from synthesis.swim_outcomes import outcome_swim
-
     v = outcome_swim(analysis).votes
     if v is None:
         return ""
@@ -453,8 +452,6 @@ def votes_sentence(analysis: OutcomeAnalysis) -> str:
 def votes_effect_text(analysis: OutcomeAnalysis) -> str:
     """The SoF 'effect' cell of an outcome without an estimate: its vote count and sign
     test when at least two studies report a direction, else 'no numbers'."""
-    from synthesis.swim_outcomes import outcome_swim
-
     v = outcome_swim(analysis).votes
     if v is None:
         return "no numbers"

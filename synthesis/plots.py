@@ -3,6 +3,9 @@
 Every function returns a :class:`SvgFigure`: notebooks display it as inline SVG, and the
 same inputs always give byte-identical SVG (fixed ``svg.hashsalt``, no date metadata,
 text as SVG text), so two builds of a report are identical.
+
+matplotlib (about 0.5 s to import) is imported inside the functions that draw, so
+``import synthesis`` and the command line do not load it until a figure is made.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
 from synthesis.stats.results import MetaResult
+from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -627,8 +631,6 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
     import numpy as np
     from matplotlib import rc_context
 
-    from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
-
     design = design or albatross_design(swims)
     points = []
     missing = 0
@@ -731,8 +733,6 @@ def albatross(swims: list[OutcomeSwim], *, design: str | None = None) -> SvgFigu
 
 
 def _albatross_alt(points: list, design: str, missing: int) -> str:
-    from synthesis.stats.swim import ALBATROSS_DESIGNS
-
     fav = sum(1 for _, r, _ in points if r.direction == 1)
     unf = sum(1 for _, r, _ in points if r.direction == -1)
     parts = [

@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from synthesis.analysis import plan_rows
+from synthesis.cluster import kernel_client
+from synthesis.plain import verdict
 from synthesis.vocabulary import METHODS, TESTS
 
 if TYPE_CHECKING:
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
 
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
+    from synthesis.extract import EffectRow
 
 #: Pre-post correlations tried for SMCC/SMCR outcomes (besides the plan's own list).
 PREPOST_RANGE = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -48,103 +54,114 @@ class Variant:
     changed: bool
 
 
-def _fit(analysis: OutcomeAnalysis, rows: list, *, method: str, test: str):  # type: ignore[no-untyped-def]
-    from synthesis.stats import rma
+def _variant(
+    analysis: OutcomeAnalysis,
+    main: str,
+    choice: str,
+    value: str,
+    fit: dict[str, Any],
+    rows: list[EffectRow],
+) -> Variant:
+    """The cell of a refit (``fit``: a row of :func:`synthesis.stats.fit_models`) of ``rows``."""
+    from synthesis.stats import backtransform
 
-    return rma(
-        [r.yi for r in rows],
-        [r.vi for r in rows],
-        method=method,
-        test=test if len(rows) > 1 else "z",
-        level=analysis.settings.level,
-        measure=analysis.measure,
-    )
+    ni = [r.n for r in rows] if analysis.measure == "PFT" else None
 
+    def nat(x: float) -> float:
+        return float(np.ravel(backtransform(analysis.measure, [x], ni=ni))[0])
 
-def _variant(analysis: OutcomeAnalysis, main: str, choice: str, value: str, other) -> Variant:  # type: ignore[no-untyped-def]
-    """``other`` is an OutcomeAnalysis, or (fit, rows) refitted on a subset."""
-    from synthesis.plain import verdict
-
-    if isinstance(other, tuple):
-        fit, rows = other
-        ni = [r.n for r in rows] if analysis.measure == "PFT" else None
-        from synthesis.stats import backtransform
-
-        def nat(x: float) -> float:
-            import numpy as np
-
-            return float(np.ravel(backtransform(analysis.measure, [x], ni=ni))[0])
-
-        est, lo, hi, k = nat(fit.estimate), nat(fit.ci_lb), nat(fit.ci_ub), fit.k
-    else:
-        n = other.natural()
-        if n is None:
-            return Variant(choice, value, other.k, math.nan, math.nan, math.nan, "not pooled", True)
-        est, lo, hi, k = n.estimate, n.ci_lb, n.ci_ub, other.k
+    est, lo, hi = nat(fit["estimate"]), nat(fit["ci_lb"]), nat(fit["ci_ub"])
     lo, hi = min(lo, hi), max(lo, hi)
     category = verdict(lo, hi, analysis.outcome).category
-    return Variant(choice, value, k, est, lo, hi, category, category != main)
+    return Variant(choice, value, int(fit["k"]), est, lo, hi, category, category != main)
 
 
-def grid(base: EvidenceBase, analysis: OutcomeAnalysis) -> list[Variant]:
-    """Every variant of one pooled analysis (empty when the outcome is not pooled)."""
-    from synthesis.analysis import analyse
-    from synthesis.plain import verdict
+def _empty(choice: str, value: str, k: int, category: str) -> Variant:
+    """A cell with nothing to fit (no estimate; always a change from the main analysis)."""
+    return Variant(choice, value, k, math.nan, math.nan, math.nan, category, True)
+
+
+def grid(base: EvidenceBase, analysis: OutcomeAnalysis, *, client: Any = None) -> list[Variant]:
+    """Every variant of one pooled analysis (empty when the outcome is not pooled).
+
+    The refits are fitted together by :func:`synthesis.stats.fit_models` (one block
+    of the batch engine per τ² estimator and test), on the Dask cluster of ``client``
+    when given, else on the cluster of the build's ``--scheduler``
+    (:func:`synthesis.cluster.kernel_client`), else here; the numbers are the same.
+    """
+    from synthesis.stats import fit_models
 
     nat = analysis.natural()
     if nat is None:
         return []
     s, q, o = analysis.settings, analysis.question.id, analysis.outcome.id
     main = verdict(nat.ci_lb, nat.ci_ub, analysis.outcome).category
+    main_cell = Variant(
+        "main analysis", f"{s.method}, {s.test}", analysis.k, nat.estimate,
+        min(nat.ci_lb, nat.ci_ub), max(nat.ci_lb, nat.ci_ub), main, False,
+    )  # fmt: skip
     rows = list(analysis.pooled_rows)
-    out = [_variant(analysis, main, "main analysis", f"{s.method}, {s.test}", analysis)]
+    # each cell: a fixed Variant, or (choice, value, rows) refitted with models[i]
+    cells: list[Variant | tuple[str, str, list[EffectRow]]] = [main_cell]
+    models: list[tuple[list[float], list[float], str, str]] = []
+
+    def refit(choice: str, value: str, subset: list[EffectRow], method: str, test: str) -> None:
+        cells.append((choice, value, subset))
+        models.append(
+            (
+                [r.yi for r in subset],
+                [r.vi for r in subset],
+                method,
+                test if len(subset) > 1 else "z",
+            )
+        )
+
     for test in TESTS:
         if test != s.test:
-            fit = _fit(analysis, rows, method=s.method, test=test)
-            out.append(_variant(analysis, main, "test", test, (fit, rows)))
+            refit("test", test, rows, s.method, test)
     for method in METHODS:
         if method != s.method:
-            fit = _fit(analysis, rows, method=method, test=s.test)
-            out.append(_variant(analysis, main, "τ² estimator", method, (fit, rows)))
+            refit("τ² estimator", method, rows, method, s.test)
     if len(rows) > 1:
         for i, r in enumerate(rows):
-            rest = rows[:i] + rows[i + 1 :]
-            fit = _fit(analysis, rest, method=s.method, test=s.test)
-            out.append(_variant(analysis, main, "leave one out", f"without {r.label}", (fit, rest)))
+            refit("leave one out", f"without {r.label}", rows[:i] + rows[i + 1 :], s.method, s.test)
     low_risk = [r for r in rows if r.rob not in HIGH_RISK]
     if len(low_risk) < len(rows):
         if low_risk:
-            fit = _fit(analysis, low_risk, method=s.method, test=s.test)
             value = f"{len(rows) - len(low_risk)} at high risk left out"
-            out.append(_variant(analysis, main, "risk of bias", value, (fit, low_risk)))
+            refit("risk of bias", value, low_risk, s.method, s.test)
         else:
-            out.append(
-                Variant(
-                    "risk of bias",
-                    "all at high risk",
-                    0,
-                    math.nan,
-                    math.nan,
-                    math.nan,
-                    "none left",
-                    True,
-                )
-            )
+            cells.append(_empty("risk of bias", "all at high risk", 0, "none left"))
     if analysis.measure in ("SMCC", "SMCR"):
+        others: list[tuple[str, str, dict[str, Any]]] = []
         values = dict.fromkeys((*PREPOST_RANGE, *analysis.question.analysis.prepost_r_sensitivity))
-        uses_r = any("pre-post r" in r.es_method for r in rows)
-        if uses_r:
-            for prepost_r in sorted(values):
-                other = analyse(
-                    base, q, o, method=s.method, test=s.test, level=s.level, prepost_r=prepost_r
-                )
-                out.append(_variant(analysis, main, "assumed pre-post r", f"{prepost_r:g}", other))
+        if any("pre-post r" in r.es_method for r in rows):
+            others += [("assumed pre-post r", f"{r:g}", {"prepost_r": r}) for r in sorted(values)]
         if any("DERIVED from" in r.es_method and "pre-post r" in r.es_method for r in rows):
-            other = analyse(
-                base, q, o, method=s.method, test=s.test, level=s.level, implied_r=False
-            )
             value = f"{s.prepost_r:g} assumed instead of the studies' own r"
-            out.append(_variant(analysis, main, "pre-post r", value, other))
+            others.append(("pre-post r", value, {"implied_r": False}))
+        min_k = analysis.question.analysis.min_k
+        for choice, value, override in others:
+            plan, other = plan_rows(
+                base, q, o, method=s.method, test=s.test, level=s.level, **override
+            )
+            pooled = [r for r in other if r.status == "pooled"]
+            if pooled and len(pooled) >= min_k:
+                refit(choice, value, pooled, plan.method, plan.test)
+            else:
+                cells.append(_empty(choice, value, len(pooled), "not pooled"))
+    if not models:
+        return [c for c in cells if isinstance(c, Variant)]
+    fits = fit_models(
+        models, level=s.level, client=client if client is not None else kernel_client()
+    ).to_dict("records")
+    out: list[Variant] = []
+    for cell in cells:
+        if isinstance(cell, Variant):
+            out.append(cell)
+        else:
+            choice, value, subset = cell
+            out.append(_variant(analysis, main, choice, value, fits.pop(0), subset))
     return out
 
 

@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from synthesis import records
 from synthesis.errors import UserInputError
 
 #: Schema line for editors (path relative to ``evidence/studies/<id>.yaml``).
@@ -100,8 +101,6 @@ def data_block(kind: str, indent: int = 6) -> str:
     >>> print(data_block("correlation", indent=0).splitlines()[0])
     r: FILL IN  # required
     """
-    from synthesis import records
-
     model = _models()[kind]
     pad = " " * indent
     lines = []
@@ -130,8 +129,6 @@ def data_block(kind: str, indent: int = 6) -> str:
 
 def _models() -> dict[str, Any]:
     """Each data kind's model, keyed by its ``kind`` tag (from the ``OutcomeData`` union)."""
-    from synthesis import records
-
     union = typing.get_args(records.OutcomeData)[0]
     out = {}
     for model in typing.get_args(union):
@@ -149,8 +146,6 @@ def study_template(
     study_id: str, citation: str, kind: str = "correlation", questions: tuple[str, ...] = ()
 ) -> str:
     """The text of a template record for one outcome of data kind ``kind``."""
-    from synthesis import records
-
     models = _models()
     if kind not in models:
         raise UserInputError(f"--kind {kind!r} is not a data kind; allowed: {', '.join(models)}")

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from synthesis import records
+from synthesis.analysis import analyse
 from synthesis.claims import (
     OPPOSITE,
     STATUSES,
@@ -25,6 +26,7 @@ from synthesis.claims import (
     ReportedValue,
     ResultsPublished,
 )
+from synthesis.plain import fmt_interval, fmt_value
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -308,9 +310,6 @@ def _not_in_record(base: EvidenceBase, claim: Claim, check: NotInRecord) -> tupl
 
 def pooled_result(base: EvidenceBase, claim: Claim, check: Pooled) -> str:
     """The pooled estimate of the check's outcome in words (imports the analysis layer)."""
-    from synthesis.analysis import analyse
-    from synthesis.plain import fmt_interval, fmt_value
-
     a = analyse(base, claim.question, check.outcome)
     nat = a.natural()
     if nat is None:

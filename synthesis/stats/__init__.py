@@ -37,7 +37,7 @@ from synthesis.stats.conversions import (
 )
 from synthesis.stats.escalc import escalc, escalc_table
 from synthesis.stats.influence import cumul, influence, leave1out
-from synthesis.stats.many import COLUMNS, fit_arrays, fit_many
+from synthesis.stats.many import COLUMNS, fit_arrays, fit_many, fit_models
 from synthesis.stats.measures import (
     es_cor,
     es_md,
@@ -108,6 +108,7 @@ __all__ = [
     "events_from_percent",
     "fit_arrays",
     "fit_many",
+    "fit_models",
     "from_pymare",
     "influence",
     "leave1out",

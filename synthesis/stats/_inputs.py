@@ -118,7 +118,7 @@ def _check_zero_options(add: float, to: str, drop00: bool) -> None:
 
 
 def _cmi(mi: FloatArray) -> FloatArray:
-    """metafor's exact bias-correction factor c(m) [hedges1981distribution]_."""
+    """metafor's exact bias-correction factor c(m) :cite:`hedges1981distribution`."""
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.exp(gammaln(mi / 2) - np.log(np.sqrt(mi / 2)) - gammaln((mi - 1) / 2))
     return np.where(mi <= 1, np.nan, out)

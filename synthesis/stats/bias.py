@@ -36,6 +36,20 @@ def regtest(
     Returns
     -------
     RegtestResult
+
+    Examples
+    --------
+    >>> from synthesis.stats import regtest, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> print(regtest(fit))
+    Regression Test for Funnel Plot Asymmetry
+    <BLANKLINE>
+    Model:     mixed-effects meta-regression model
+    Predictor: standard error
+    <BLANKLINE>
+    Test for Funnel Plot Asymmetry: z = 3.0866, p = 0.0020
+    Limit Estimate (as sei -> 0):   b = -0.5544 (CI: -1.0872, -0.0217)
     """
     yi, v, slab, kw = model_data(data, vi, rma_kwargs)
     method, test, level, con, measure = check_settings(kw)
@@ -106,6 +120,15 @@ def trimfill(
     UserInputError
         For k < 3, an unknown ``side``, or no convergence within ``maxiter``
         (metafor stops with an error as well).
+
+    Examples
+    --------
+    >>> from synthesis.stats import trimfill
+    >>> tf = trimfill([0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.01, 0.015, 0.02, 0.04, 0.06, 0.08])
+    >>> tf.k0, tf.side, round(tf.se_k0, 4), round(tf.fit.estimate, 4)
+    (2, 'left', 1.6942, 0.2439)
+    >>> [round(float(y), 4) for y in tf.yi[tf.fill]]  # the two imputed studies
+    [-0.2652, -0.4652]
     """
     yi, v, slab, kw = model_data(data, vi, rma_kwargs)
     method, test, level, con, measure = check_settings(kw)

@@ -40,9 +40,9 @@ def se_from_ci(
 
     .. math:: \mathrm{SE} = \frac{u - l}{2 z_{1 - \alpha/2}}
 
-    e.g. :math:`(u - l)/3.92` for a 95% CI [higgins2023cochrane]_ (6.3.1). For ratio
+    e.g. :math:`(u - l)/3.92` for a 95% CI :cite:`higgins2023cochrane` (6.3.1). For ratio
     measures (OR, RR, HR) pass ``log=True``: the CI bounds are log-transformed first
-    and the SE is that of the log ratio [higgins2023cochrane]_ (6.3.2).
+    and the SE is that of the log ratio :cite:`higgins2023cochrane` (6.3.2).
 
     Parameters
     ----------
@@ -57,6 +57,16 @@ def se_from_ci(
     -------
     float or numpy.ndarray
         es_method wording: "SE from the reported 95% CI (normal approximation)".
+
+    Examples
+    --------
+    >>> from synthesis.stats import se_from_ci
+    >>> round(se_from_ci(0.2, 0.6), 4)  # (0.6 - 0.2) / 3.92
+    0.102
+    >>> round(se_from_ci(0.5, 2.0, log=True), 4)  # a ratio's CI: SE of the log ratio
+    0.3537
+    >>> se_from_ci([0.1, 0.2], [0.5, 0.9]).round(4).tolist()
+    [0.102, 0.1786]
     """
     q = _level_quantile(level)
     a = _as_arrays(lower=lower, upper=upper)
@@ -81,6 +91,12 @@ def var_from_ci(
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import var_from_ci
+    >>> round(var_from_ci(0.2, 0.6), 5)
+    0.01041
     """
     se = se_from_ci(lower, upper, level=level, log=log)
     return se**2
@@ -91,7 +107,7 @@ def se_from_p(estimate: ArrayLike, p: ArrayLike, two_sided: bool = True) -> floa
 
     .. math:: z = \Phi^{-1}(1 - p/2)\ \text{(two-sided)},\qquad \mathrm{SE} = |\hat\theta|/z
 
-    [higgins2023cochrane]_ (6.3.2). The estimate must be on the analysis scale (a log
+    :cite:`higgins2023cochrane` (6.3.2). The estimate must be on the analysis scale (a log
     ratio for OR/RR). A p value reported as an inequality ("p < 0.05") cannot be used
     this way.
 
@@ -106,6 +122,12 @@ def se_from_p(estimate: ArrayLike, p: ArrayLike, two_sided: bool = True) -> floa
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import se_from_p
+    >>> round(se_from_p(0.4, 0.03), 4)  # 0.4 / 2.1701
+    0.1843
     """
     a = _as_arrays(estimate=estimate, p=p)
     est, pv = a["estimate"], a["p"]
@@ -125,7 +147,7 @@ def d_to_r(
     .. math:: r = \frac{d}{\sqrt{d^2 + a}},\qquad a = \frac{(n_1 + n_2)^2}{n_1 n_2}
 
     with :math:`a = 4` (equal group sizes) when ``n1``/``n2`` are not given
-    [borenstein2009introduction]_ (ch. 7).
+    :cite:`borenstein2009introduction` (ch. 7).
 
     Parameters
     ----------
@@ -137,6 +159,12 @@ def d_to_r(
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import d_to_r
+    >>> round(d_to_r(0.5), 4), round(d_to_r(0.5, n1=20, n2=40), 4)
+    (0.2425, 0.2294)
     """
     if (n1 is None) != (n2 is None):
         raise UserInputError("d_to_r needs both n1 and n2, or neither (then a = 4)")
@@ -155,7 +183,7 @@ def r_to_d(r: ArrayLike) -> float | FloatArray:
 
     .. math:: d = \frac{2r}{\sqrt{1 - r^2}}
 
-    [borenstein2009introduction]_ (ch. 7).
+    :cite:`borenstein2009introduction` (ch. 7).
 
     Parameters
     ----------
@@ -165,6 +193,12 @@ def r_to_d(r: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import r_to_d
+    >>> round(r_to_d(0.3), 4)
+    0.629
     """
     a = _as_arrays(r=r)["r"]
     _check(~(np.abs(a) < 1), "r", a, "needs -1 < r < 1", None)
@@ -192,6 +226,12 @@ def r_from_r2(r2: ArrayLike, sign: int = +1) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import r_from_r2
+    >>> r_from_r2(0.09, sign=-1)  # a negative slope was reported
+    -0.3
     """
     if sign not in (1, -1) or isinstance(sign, bool):
         raise UserInputError(f"sign = {sign!r}: must be +1 or -1")
@@ -249,6 +289,12 @@ def events_from_percent(percent: float | str, n: int) -> tuple[int, str]:
     UserInputError
         If no integer count reproduces the percentage (a wrong ``n`` or a typo), or the
         inputs are out of range.
+
+    Examples
+    --------
+    >>> from synthesis.stats import events_from_percent
+    >>> events_from_percent("33.3", 36)
+    (12, '12 events = 33.3% of 36 (12/36 = 33.333%)')
     """
     value, dec = _decimals(percent)
     if not (0 <= value <= 100):
@@ -297,7 +343,7 @@ def sd_from_ci(
     with :math:`q` the :math:`1 - \alpha/2` quantile of the t distribution with
     :math:`n - 1` degrees of freedom (``dist="t"``, right for small samples) or of
     the standard normal (``dist="normal"``: 3.92 = 2 x 1.96 for 95%)
-    [higgins2023cochrane]_ (6.5.2.2).
+    :cite:`higgins2023cochrane` (6.5.2.2).
 
     Parameters
     ----------
@@ -312,6 +358,14 @@ def sd_from_ci(
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import sd_from_ci
+    >>> round(sd_from_ci(4.1, 5.9, n=25), 4)  # t quantile with 24 df
+    2.1803
+    >>> round(sd_from_ci(4.1, 5.9, n=25, dist="normal"), 4)  # sqrt(25) * 1.8 / 3.92
+    2.296
     """
     q = _level_quantile(level)
     if dist not in ("t", "normal"):
@@ -329,7 +383,7 @@ def var_d(d: ArrayLike, n1: ArrayLike, n2: ArrayLike) -> float | FloatArray:
 
     .. math:: v = \frac1{n_1} + \frac1{n_2} + \frac{d^2}{2(n_1 + n_2)}
 
-    metafor's SMD variance (``vtype="LS"``) [viechtbauer2010metafor]_; use it for a
+    metafor's SMD variance (``vtype="LS"``) :cite:`viechtbauer2010metafor`; use it for a
     reported Hedges' g (and for a reported Cohen's d, which ideally should be
     bias-corrected first).
 
@@ -343,6 +397,12 @@ def var_d(d: ArrayLike, n1: ArrayLike, n2: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import var_d
+    >>> round(var_d(0.5, 20, 20), 4)  # 1/20 + 1/20 + 0.25/80
+    0.1031
     """
     a = _as_arrays(d=d, n1=n1, n2=n2)
     for name in ("n1", "n2"):

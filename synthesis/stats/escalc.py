@@ -168,8 +168,17 @@ def escalc_table(
 
     Notes
     -----
-    Formulas, defaults and edge-case behaviour follow metafor [viechtbauer2010metafor]_;
+    Formulas, defaults and edge-case behaviour follow metafor :cite:`viechtbauer2010metafor`;
     see the ``es_*`` functions of this module for each formula.
+
+    Examples
+    --------
+    >>> from synthesis.stats import escalc_table
+    >>> tab = escalc_table("ZCOR", {"ri": [0.3, None], "ni": [50, 40]})
+    >>> tab[["yi", "vi"]].round(4).values.tolist()  # a missing input gives NaN, not an error
+    [[0.3095, 0.0213], [nan, nan]]
+    >>> tab.loc[1, "es_method"]
+    'ZCOR: missing input: ri; yi and vi not computed'
     """
     import pandas as pd
 

@@ -2,7 +2,7 @@
 
 A paper that gives only "p = .032 between groups, n 25 and 23" still says how large the
 difference was, if the test is known: the p value fixes the test statistic, and the
-statistic with the group sizes fixes a standardised effect [borenstein2009introduction]_.
+statistic with the group sizes fixes a standardised effect :cite:`borenstein2009introduction`.
 
 * two-sample t test: :math:`t = t^{-1}_{n_1+n_2-2}(1 - p/2)`,
   :math:`d = t\\sqrt{1/n_1 + 1/n_2}`, Hedges' :math:`g = J d` with metafor's exact
@@ -126,7 +126,7 @@ def smd_from_p(p: float, n1: float, n2: float, sign: int, *, p_bound: str = "=")
     Returns
     -------
     FromP
-        The SMD (metafor's ``SMD``: bias-corrected g) [hedges1981distribution]_.
+        The SMD (metafor's ``SMD``: bias-corrected g) :cite:`hedges1981distribution`.
     """
     _check_p(p, p_bound)
     _check_sign(sign)

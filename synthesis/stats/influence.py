@@ -44,6 +44,17 @@ def leave1out(
     pandas.DataFrame
         One row per omitted study (indexed by its slab) with columns ``estimate, se,
         zval, pval, ci_lb, ci_ub, Q, Qp, tau2, I2, H2`` (``zval`` is t under knha).
+
+    Examples
+    --------
+    >>> from synthesis.stats import leave1out, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> leave1out(fit).round(4)[["estimate", "tau2"]].loc[["A", "D"]]
+             estimate    tau2
+    omitted
+    A          0.3503  0.0127
+    D          0.2417  0.0055
     """
     import pandas as pd
 
@@ -87,6 +98,17 @@ def cumul(
     pandas.DataFrame
         One row per step, indexed by the slab of the study added, with the columns
         of :func:`leave1out`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import cumul, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> cumul(fit).round(4)[["estimate", "ci_lb", "ci_ub"]].tail(2)
+           estimate   ci_lb   ci_ub
+    added
+    E        0.3413  0.1633  0.5192
+    F        0.3017  0.1492  0.4541
     """
     import pandas as pd
 

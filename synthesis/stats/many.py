@@ -2,7 +2,9 @@
 
 :func:`fit_arrays` fits one intercept-only model per row of 2-D arrays,
 :func:`fit_many` one per group of a long table (a Dask frame partition by partition,
-locally or on a cluster), and :func:`refits` the re-analyses of one data set that
+locally or on a cluster), :func:`fit_models` a list of models each with its own data,
+τ² estimator and test (one block per estimator and test, locally or one task each on
+a cluster), and :func:`refits` the re-analyses of one data set that
 leave-one-out and cumulative meta-analysis need. All of them call the one fit,
 :func:`synthesis.stats.fit.fit_block`, on blocks of analyses, so each gives exactly
 the numbers :func:`synthesis.stats.rma` gives for that analysis.
@@ -33,7 +35,7 @@ from synthesis.warnings import ConvergenceWarning, DataQualityWarning
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "fit_arrays", "fit_many", "refits"]
+__all__ = ["COLUMNS", "fit_arrays", "fit_many", "fit_models", "refits"]
 
 _Array = np.ndarray
 
@@ -193,6 +195,20 @@ def fit_arrays(
     ``wᵢ = 1/(vᵢ + τ²)`` and ``S_j = Σ wᵢʲ``, ``tr P = S₁ − S₂/S₁`` and
     ``tr PP = S₂ − 2S₃/S₁ + S₂²/S₁²``. Rows are processed in blocks of about
     2¹⁸ cells to bound memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthesis.stats import fit_arrays
+    >>> nan = np.nan  # padding: the second analysis has two studies
+    >>> yi = np.array([[0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...                [0.20, 0.10, nan, nan, nan, nan]])
+    >>> vi = np.array([[0.010, 0.020, 0.015, 0.030, 0.025, 0.012],
+    ...                [0.010, 0.020, nan, nan, nan, nan]])
+    >>> fit_arrays(yi, vi, index=["six", "two"]).round(4)[["k", "estimate", "tau2"]]
+         k  estimate    tau2
+    six  6    0.3017  0.0189
+    two  2    0.1667  0.0000
     """
     method, test, level, con = _settings(method, test, level, control)
     if not isinstance(tau2_ci, bool):
@@ -386,7 +402,7 @@ def fit_many(
         raise UserInputError(f"tau2_ci={tau2_ci!r} must be True or False.")
     dask_input = _is_dask(frame)
     if client is not None and not dask_input:
-        import dask.dataframe as dd
+        import dask.dataframe as dd  # optional (the dask extra): only with a client
 
         parts = npartitions or 2 * max(1, len(client.scheduler_info().get("workers", {})))
         frame = dd.from_pandas(frame, npartitions=parts)
@@ -482,3 +498,94 @@ def refits(
     renamed = {"Q": "QE", "Qp": "QEp"}
     out = {c: res[renamed.get(c, c)] for c in vocabulary.MANY_FIELDS}
     return pd.DataFrame(out, index=index, columns=list(vocabulary.MANY_FIELDS))
+
+
+def fit_models(
+    models: Sequence[tuple[Any, Any, str, str]],
+    *,
+    level: float = 95,
+    control: Mapping[str, Any] | None = None,
+    client: Any = None,
+) -> pd.DataFrame:
+    r"""Fit intercept-only models that differ in data, τ² estimator and test, in batches.
+
+    The models sharing an estimator and a test are fitted as one block of the batch
+    engine (:func:`synthesis.stats.fit.fit_block`), in the order given; with
+    ``client`` each block is one task on that Dask cluster. The blocks, and so the
+    numbers, are the same either way.
+
+    Parameters
+    ----------
+    models : sequence of (yi, vi, method, test)
+        Each model's effect sizes and sampling variances (1-D, NaN = left out), its
+        τ² estimator (:data:`synthesis.vocabulary.METHODS`) and its test
+        (:data:`synthesis.vocabulary.TESTS`; a model with k = 1 gets the z test, as
+        :func:`synthesis.stats.rma`).
+    level : float, default 95
+        Confidence level in percent.
+    control : mapping, optional
+        As :data:`synthesis.stats.control.DEFAULT_CONTROL`.
+    client : distributed.Client, optional
+        Fit the blocks on this cluster.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model (index ``0 … n−1``) with the columns :data:`COLUMNS`.
+
+    Raises
+    ------
+    UserInputError
+        Unknown method/test/control, bad level, ``yi`` and ``vi`` of different
+        lengths, an infinite ``yi`` or a non-positive/infinite ``vi``.
+
+    Warns
+    -----
+    ConvergenceWarning, DataQualityWarning
+        As :func:`fit_arrays`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import fit_models
+    >>> y, v = [0.10, 0.30, 0.35, 0.65], [0.010, 0.020, 0.015, 0.030]
+    >>> res = fit_models([(y, v, "REML", "z"), (y, v, "DL", "knha"), (y[1:], v[1:], "REML", "z")])
+    >>> res["k"].tolist(), round(float(res.loc[1, "tau2"]), 4)
+    ([4, 4, 3], 0.029)
+    """
+    level, con = check_level(level), check_control(control)
+    groups: dict[tuple[str, str], list[int]] = {}
+    data: list[tuple[_Array, _Array]] = []
+    for i, (yi, vi, method, test) in enumerate(models):
+        try:
+            y = np.atleast_1d(np.asarray(yi, dtype=float))
+            v = np.atleast_1d(np.asarray(vi, dtype=float))
+        except (TypeError, ValueError) as exc:
+            raise UserInputError(f"model {i}: yi and vi must be numeric.") from exc
+        if y.ndim != 1 or y.shape != v.shape:
+            raise UserInputError(
+                f"model {i}: yi and vi must be 1-D of the same length; got {y.shape} and {v.shape}."
+            )
+        data.append((y, v))
+        groups.setdefault((check_method(method), check_test(test)), []).append(i)
+    tasks = []
+    for (method, test), idx in groups.items():
+        Y = np.full((len(idx), max(data[i][0].size for i in idx)), np.nan)
+        V = Y.copy()
+        for row, i in enumerate(idx):
+            Y[row, : data[i][0].size], V[row, : data[i][1].size] = data[i]
+        _check_values(Y, V, lambda r, j, idx=idx: f"model {idx[r]}, study {j}")
+        tasks.append((Y, V, method, test, level, con, False))
+    if client is None:
+        parts = [_fit_arrays_raw(*task) for task in tasks]
+    else:
+        parts = client.gather([client.submit(_fit_arrays_raw, *t, pure=False) for t in tasks])
+    res: dict[str, _Array] = {}
+    for ((method, _test), idx), part in zip(groups.items(), parts, strict=True):
+        _warn(part, idx, method)
+        for c in COLUMNS:
+            if c not in res:
+                res[c] = np.empty(len(models), dtype=part[c].dtype)
+            res[c][idx] = part[c]
+    if not models:
+        return _empty_result("model", np.int64).drop(columns="k_excluded").reset_index(drop=True)
+    return _frame(res, None)

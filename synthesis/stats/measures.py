@@ -7,7 +7,7 @@ The module has three layers.
    :func:`es_rr`, :func:`es_rd`, :func:`es_plo`, :func:`es_pr`, :func:`es_pft`).
    Each takes numbers or arrays named like the arguments of metafor's ``escalc`` and
    returns ``(yi, vi)`` computed with exactly metafor's formulas and default
-   ``vtype`` [viechtbauer2010metafor]_. ``tests/test_effects_reference.py`` checks
+   ``vtype`` :cite:`viechtbauer2010metafor`. ``tests/test_effects_reference.py`` checks
    every measure and option against values written by R
    (``tests/reference/escalc_reference.R``).
 2. :func:`escalc`, which takes a table whose columns carry metafor's argument names
@@ -25,22 +25,6 @@ and a negative variance is returned as NaN. A row with a missing input gives NaN
 ``yi``/``vi`` and says so in ``es_method``; every other bad input raises
 :class:`~synthesis.errors.UserInputError` naming the argument, the value, the row
 and what is allowed.
-
-References
-----------
-.. [viechtbauer2010metafor] Viechtbauer W (2010). Conducting meta-analyses in R with
-   the metafor package. *Journal of Statistical Software* 36(3).
-.. [borenstein2009introduction] Borenstein M, Hedges LV, Higgins JPT, Rothstein HR
-   (2009). *Introduction to Meta-Analysis*. Wiley.
-.. [hedges1981distribution] Hedges LV (1981). Distribution theory for Glass's
-   estimator of effect size and related estimators. *Journal of Educational
-   Statistics* 6(2), 107-128.
-.. [higgins2023cochrane] Higgins JPT et al. (eds) (2023). *Cochrane Handbook for
-   Systematic Reviews of Interventions*, version 6.4.
-.. [freeman1950transformations] Freeman MF, Tukey JW (1950). Transformations related
-   to the angular and the square root. *Annals of Mathematical Statistics* 21(4).
-.. [miller1978inverse] Miller JJ (1978). The inverse of the Freeman-Tukey double
-   arcsine transformation. *The American Statistician* 32(4), 138.
 """
 
 from __future__ import annotations
@@ -94,8 +78,15 @@ def es_zcor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     Returns
     -------
     yi, vi : numpy.ndarray
-        Effect sizes and sampling variances [viechtbauer2010metafor]_,
-        [borenstein2009introduction]_ (ch. 6).
+        Effect sizes and sampling variances :cite:`viechtbauer2010metafor`,
+        :cite:`borenstein2009introduction` (ch. 6).
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_zcor
+    >>> yi, vi = es_zcor(ri=[0.3, 0.5], ni=[50, 40])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3095, 0.5493], [0.0213, 0.027])
     """
     res = _zcor(ri, ni)
     return res.yi, res.vi
@@ -127,7 +118,14 @@ def es_cor(ri: ArrayLike, ni: ArrayLike) -> tuple[FloatArray, FloatArray]:
     Returns
     -------
     yi, vi : numpy.ndarray
-        See [viechtbauer2010metafor]_.
+        See :cite:`viechtbauer2010metafor`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_cor
+    >>> yi, vi = es_cor(ri=[0.3, 0.5], ni=[50, 40])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3, 0.5], [0.0169, 0.0144])
     """
     res = _cor(ri, ni)
     return res.yi, res.vi
@@ -180,8 +178,8 @@ def es_smd(
         y_i = c(m)\,\frac{\bar x_{1i} - \bar x_{2i}}{s_p},\qquad
         v_i = \frac{1}{n_{1i}} + \frac{1}{n_{2i}} + \frac{y_i^2}{2(n_{1i} + n_{2i})}
 
-    i.e. the exact small-sample correction [hedges1981distribution]_ and metafor's
-    default large-sample variance (``vtype="LS"``) [viechtbauer2010metafor]_.
+    i.e. the exact small-sample correction :cite:`hedges1981distribution` and metafor's
+    default large-sample variance (``vtype="LS"``) :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -195,6 +193,13 @@ def es_smd(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smd
+    >>> yi, vi = es_smd(10.0, 8.5, 3.0, 3.5, 20, 22)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.4498], [0.0979])
     """
     res = _smd(m1i, m2i, sd1i, sd2i, n1i, n2i)
     return res.yi, res.vi
@@ -242,7 +247,14 @@ def es_md(
     Returns
     -------
     yi, vi : numpy.ndarray
-        See [viechtbauer2010metafor]_.
+        See :cite:`viechtbauer2010metafor`.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_md
+    >>> yi, vi = es_md(10.0, 8.5, 3.0, 3.5, 20, 22)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([1.5], [1.0068])
     """
     res = _md(m1i, m2i, sd1i, sd2i, n1i, n2i)
     return res.yi, res.vi
@@ -307,7 +319,7 @@ def es_smcc(
     .. math:: y_i = c(n_i - 1)\,\frac{\bar x_{1i} - \bar x_{2i}}{s_{di}},\qquad
               v_i = \frac{1}{n_i} + \frac{y_i^2}{2 n_i}
 
-    (metafor's default ``vtype="LS"``) [viechtbauer2010metafor]_. The sign is that of
+    (metafor's default ``vtype="LS"``) :cite:`viechtbauer2010metafor`. The sign is that of
     ``m1i - m2i``: pass the later occasion as ``m1i`` to get post minus pre.
 
     Parameters
@@ -324,6 +336,13 @@ def es_smcc(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smcc
+    >>> yi, vi = es_smcc(12.0, 10.0, 4.0, 3.5, ni=30, ri=0.6)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.5756], [0.0389])
     """
     res = _smcc(m1i, m2i, sd1i, sd2i, ni, ri)
     return res.yi, res.vi
@@ -361,7 +380,7 @@ def es_smcr(
               v_i = \frac{2(1 - r_i)}{n_i} + \frac{y_i^2}{2 n_i}
 
     with :math:`c(\cdot)` as in :func:`es_smd` (metafor's default ``vtype="LS"``)
-    [viechtbauer2010metafor]_. Only ``sd1i`` standardizes; ``sd2i`` is not used by the
+    :cite:`viechtbauer2010metafor`. Only ``sd1i`` standardizes; ``sd2i`` is not used by the
     formula (pass ``None``), but is validated when given.
 
     Parameters
@@ -380,6 +399,13 @@ def es_smcr(
     Returns
     -------
     yi, vi : numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_smcr
+    >>> yi, vi = es_smcr(12.0, 10.0, 4.0, None, ni=30, ri=0.6)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.4869], [0.0306])
     """
     res = _smcr(m1i, m2i, sd1i, sd2i, ni, ri)
     return res.yi, res.vi
@@ -526,7 +552,7 @@ def es_or(
     .. math:: y_i = \ln\frac{a_i d_i}{b_i c_i}, \qquad
               v_i = \frac1{a_i} + \frac1{b_i} + \frac1{c_i} + \frac1{d_i}
 
-    after metafor's continuity correction [viechtbauer2010metafor]_.
+    after metafor's continuity correction :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -549,6 +575,13 @@ def es_or(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_or
+    >>> yi, vi = es_or(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.7472, 2.2797], [0.193, 2.2635])
     """
     if ci is None:
         raise UserInputError("OR needs ci (events in group 2)")
@@ -573,7 +606,7 @@ def es_rr(
     .. math:: y_i = \ln\frac{a_i/n_{1i}}{c_i/n_{2i}}, \qquad
               v_i = \frac1{a_i} - \frac1{n_{1i}} + \frac1{c_i} - \frac1{n_{2i}}
 
-    after metafor's continuity correction [viechtbauer2010metafor]_.
+    after metafor's continuity correction :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -596,6 +629,13 @@ def es_rr(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_rr
+    >>> yi, vi = es_rr(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.5108, 2.1972], [0.0933, 2.183])
     """
     if ci is None:
         raise UserInputError("RR needs ci (events in group 2)")
@@ -622,7 +662,7 @@ def es_rd(
 
     Exactly as metafor, the continuity correction is applied to the risk difference
     too (``add=0.5, to="only0"`` by default), both to ``yi`` and ``vi``
-    [viechtbauer2010metafor]_.
+    :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -645,6 +685,13 @@ def es_rd(
     yi, vi : numpy.ndarray
         Rows whose result is infinite (zero cell without correction) or dropped
         (``drop00``) are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_rd
+    >>> yi, vi = es_rd(ai=[12, 4], bi=[38, 46], ci=[20, 0], di=[30, 50])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.16, 0.0784], [0.0084, 0.0018])
     """
     if ci is None:
         raise UserInputError("RD needs ci (events in group 2)")
@@ -709,7 +756,7 @@ def es_plo(
     .. math:: y_i = \ln\frac{x_i}{n_i - x_i}, \qquad v_i = \frac1{x_i} + \frac1{n_i - x_i}
 
     As in metafor, ``add`` (default 1/2) is added to ``xi`` and ``ni - xi`` when
-    ``xi = 0`` or ``xi = ni`` (``to="only0"``) [viechtbauer2010metafor]_.
+    ``xi = 0`` or ``xi = ni`` (``to="only0"``) :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -727,6 +774,13 @@ def es_plo(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_plo
+    >>> yi, vi = es_plo(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([-0.8473, -3.9318], [0.119, 2.0392])
     """
     res = _proportion("PLO", xi, ni, add, to)
     return res.yi, res.vi
@@ -740,7 +794,7 @@ def es_pr(
     .. math:: y_i = p_i = x_i/n_i, \qquad v_i = \frac{p_i (1 - p_i)}{n_i}
 
     As in metafor 3.8, the default correction (``add=0.5, to="only0"``) is applied
-    when ``xi = 0`` or ``xi = ni`` [viechtbauer2010metafor]_.
+    when ``xi = 0`` or ``xi = ni`` :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -758,6 +812,13 @@ def es_pr(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pr
+    >>> yi, vi = es_pr(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.3, 0.0192], [0.0052, 0.0007])
     """
     res = _proportion("PR", xi, ni, add, to)
     return res.yi, res.vi
@@ -771,8 +832,8 @@ def es_pft(
     .. math:: y_i = \tfrac12\left\{\arcsin\sqrt{\frac{x_i}{n_i+1}}
               + \arcsin\sqrt{\frac{x_i+1}{n_i+1}}\right\}, \qquad v_i = \frac{1}{4 n_i + 2}
 
-    [freeman1950transformations]_. It is defined at ``xi = 0`` and ``xi = ni``, so
-    metafor's default ``add`` for PFT is 0 [viechtbauer2010metafor]_.
+    :cite:`freeman1950transformations`. It is defined at ``xi = 0`` and ``xi = ni``, so
+    metafor's default ``add`` for PFT is 0 :cite:`viechtbauer2010metafor`.
 
     Parameters
     ----------
@@ -790,6 +851,13 @@ def es_pft(
     -------
     yi, vi : numpy.ndarray
         Rows whose result is infinite are NaN, as in metafor.
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pft
+    >>> yi, vi = es_pft(xi=[12, 0], ni=[40, 25])
+    >>> yi.round(4).tolist(), vi.round(4).tolist()  # as metafor's escalc
+    ([0.5849, 0.0987], [0.0062, 0.0098])
     """
     res = _proportion("PFT", xi, ni, add, to)
     return res.yi, res.vi

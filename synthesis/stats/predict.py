@@ -55,7 +55,7 @@ def predict(
     >>> from synthesis.stats import predict, rma
     >>> fit = rma([-0.9, -1.6, -0.2, -0.8], [0.33, 0.19, 0.05, 0.01], method="DL")
     >>> round(predict(fit, transf=np.exp).pred, 4)
-    0.5034
+    0.4612
     """
     if not isinstance(fit, MetaResult):
         raise UserInputError(f"predict needs a fitted model; got {type(fit).__name__}.")
@@ -105,7 +105,7 @@ def confint(fit: MetaResult) -> ConfintResult:
     >>> from synthesis.stats import confint, rma
     >>> fit = rma([0.10, 0.30, 0.35, 0.65], [0.010, 0.020, 0.015, 0.030])
     >>> confint(fit).to_frame().round(4).loc["tau^2"].tolist()
-    [0.0224, 0.0, 0.4963]
+    [0.0291, 0.0, 0.6966]
     """
     import pandas as pd
 

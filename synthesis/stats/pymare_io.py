@@ -30,7 +30,7 @@ def to_pymare(fit: MetaResult) -> Any:
     >>> round(float(est.tau2.ravel()[0]), 6) == round(fit.tau2, 6)
     True
     """
-    from pymare import Dataset
+    from pymare import Dataset  # lazy: PyMARE (with sympy) takes seconds to import
 
     if not isinstance(fit, MetaResult):
         raise UserInputError(f"to_pymare needs a fitted model; got {type(fit).__name__}.")

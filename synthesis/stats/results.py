@@ -71,7 +71,17 @@ def _stars(p: float) -> str:
 
 @dataclass(frozen=True)
 class Coefficient:
-    """One row of the coefficient table (``zval`` is the t statistic under knha)."""
+    """One row of the coefficient table (``zval`` is the t statistic under knha).
+
+    Examples
+    --------
+    >>> from synthesis.stats import Coefficient, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> (b,) = fit.coefficients
+    >>> isinstance(b, Coefficient), b.name, round(b.estimate, 4), round(b.se, 4)
+    (True, 'intrcpt', 0.3017, 0.0778)
+    """
 
     name: str
     estimate: float
@@ -84,7 +94,20 @@ class Coefficient:
 
 @dataclass(frozen=True)
 class TransformedResult:
-    """Estimate and intervals mapped to another scale (bounds sorted, as metafor)."""
+    """Estimate and intervals mapped to another scale (bounds sorted, as metafor).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from synthesis.stats import TransformedResult, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012])
+    >>> ratio = fit.transformed(np.exp)  # metafor: predict(fit, transf=exp)
+    >>> isinstance(ratio, TransformedResult)
+    True
+    >>> [round(v, 4) for v in (ratio.estimate, ratio.ci_lb, ratio.ci_ub, ratio.pi_lb, ratio.pi_ub)]
+    [1.3521, 1.1609, 1.5748, 0.992, 1.843]
+    """
 
     estimate: float
     ci_lb: float
@@ -127,10 +150,13 @@ class MetaResult:
         Prediction interval as metafor's ``predict.rma``: ``b ± crit √(se² + τ²)``
         with ``crit`` the normal (z) or t(k − p) (knha) quantile. NaN for the EE
         model (metafor reports none) and for meta-regressions.
-    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub
+    tau2, se_tau2, tau2_ci_lb, tau2_ci_ub, tau2_ci_truncated
         τ², its standard error (metafor's formula per method; NaN for EE and k = 1)
         and the Q-profile CI (NaN for EE and k = 1, where metafor's ``confint``
-        refuses).
+        refuses); ``tau2_ci_truncated`` marks an upper bound reported as the search
+        limit. Like metafor's ``rma``, the fit does not compute the CI: it is
+        computed (by ``tau2_profile``) on the first access to any of the three or to
+        ``notes``, printing or export, and kept.
     I2, H2, QE, QEp
         Heterogeneity statistics (see :func:`heterogeneity_indices`,
         :func:`q_statistic`).
@@ -142,14 +168,33 @@ class MetaResult:
         Percentage weights ``100 wᵢ/Σw`` with ``wᵢ = 1/(vᵢ + τ²)``, as ``weights()``.
     yi, vi, slab, measure
         The data analysed (after exclusions) and the effect-size measure code.
-    notes
-        Human-readable remarks (k = 1, non-convergence, search limits, …).
+    notes, fit_notes
+        Human-readable remarks (k = 1, non-convergence, search limits, …);
+        ``fit_notes`` are those of the fit alone, ``notes`` adds the remarks on the
+        Q-profile CI of τ².
     coefficients, QM, QMdf, QMp
         Coefficient table and the omnibus test of the moderators (of the intercept
         for an intercept-only model): χ²(m) under z, F(m, k − p) under knha
         (``QMdf = (m, None)`` under z).
     p, control
         Number of coefficients; the control settings used.
+    tau2_profile
+        ``tau2_profile(result)`` returns ``(tau2_ci_lb, tau2_ci_ub,
+        tau2_ci_truncated, notes)`` from the result's own data and settings; None:
+        no CI (NaN bounds).
+
+    Examples
+    --------
+    >>> from synthesis.stats import MetaResult, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> isinstance(fit, MetaResult), fit.k, fit.method
+    (True, 6, 'REML')
+    >>> round(fit.estimate, 4), round(fit.tau2, 4), round(fit.I2, 2)
+    (0.3017, 0.0189, 53.34)
+    >>> fit.to_frame()[["k", "estimate", "ci_lb", "ci_ub", "tau2"]].round(4)  # one row
+       k  estimate   ci_lb   ci_ub    tau2
+    0  6    0.3017  0.1492  0.4541  0.0189
     """
 
     k: int
@@ -168,8 +213,8 @@ class MetaResult:
     pi_ub: float
     tau2: float
     se_tau2: float
-    tau2_ci_lb: float
-    tau2_ci_ub: float
+    tau2_ci_lb: float = field(init=False)
+    tau2_ci_ub: float = field(init=False)
     I2: float
     H2: float
     QE: float
@@ -182,7 +227,7 @@ class MetaResult:
     vi: _Array = field(compare=False, repr=False)
     slab: tuple[str, ...] = field(repr=False)
     measure: str | None
-    notes: tuple[str, ...]
+    notes: tuple[str, ...] = field(init=False)
     coefficients: tuple[Coefficient, ...] = field(repr=False)
     QM: float
     QMdf: tuple[int, int | None]
@@ -192,7 +237,32 @@ class MetaResult:
     control: Mapping[str, Any] = field(compare=False, repr=False)
     vb: _Array = field(compare=False, repr=False, default_factory=lambda: np.zeros((1, 1)))
     X: _Array | None = field(compare=False, repr=False, default=None)
-    tau2_ci_truncated: bool = False
+    tau2_ci_truncated: bool = field(init=False)
+    fit_notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    tau2_profile: Callable[[MetaResult], tuple[float, float, bool, tuple[str, ...]]] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.tau2_profile is None:
+            self._set_profile((math.nan, math.nan, False, ()))
+
+    def _set_profile(self, profile: tuple[float, float, bool, tuple[str, ...]]) -> None:
+        lb, ub, truncated, notes = profile
+        for name, value in (
+            ("tau2_ci_lb", lb),
+            ("tau2_ci_ub", ub),
+            ("tau2_ci_truncated", truncated),
+            ("notes", (*self.fit_notes, *notes)),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """The Q-profile CI of τ² and the notes, computed on first access."""
+        if name not in _LAZY or "tau2_profile" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._set_profile(self.tau2_profile(self))  # type: ignore[misc]
+        return self.__dict__[name]
 
     def __eq__(self, other: object) -> bool:
         """Field-wise equality in which NaN equals NaN (the same on every Python version)."""
@@ -393,6 +463,10 @@ class MetaResult:
         )
 
 
+#: Attributes of :class:`MetaResult` computed on first access.
+_LAZY = frozenset({"tau2_ci_lb", "tau2_ci_ub", "tau2_ci_truncated", "notes"})
+
+
 def _p_eq(p: float) -> str:
     return "< .0001" if p < 1e-4 else f"= {_fmt(p)}"
 
@@ -404,6 +478,15 @@ class RegtestResult:
     ``zval`` is the test statistic of the ``sei`` coefficient (t under knha), ``df``
     its degrees of freedom (None under z, as metafor), and ``est``/``ci_lb``/``ci_ub``
     the limit estimate (the intercept: the expected effect as ``sei → 0``).
+
+    Examples
+    --------
+    >>> from synthesis.stats import regtest, rma
+    >>> fit = rma([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...           [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], slab=list("ABCDEF"))
+    >>> test = regtest(fit)
+    >>> type(test).__name__, round(test.zval, 4), round(test.pval, 4), test.df
+    ('RegtestResult', 3.0866, 0.002, None)
     """
 
     zval: float
@@ -456,6 +539,13 @@ class TrimfillResult:
     ``yi``/``vi``/``slab`` hold the observed studies followed by the ``k0`` imputed
     ones; ``fill`` marks the imputed rows (``True``). ``se_k0`` is the standard
     error of the L0 estimator.
+
+    Examples
+    --------
+    >>> from synthesis.stats import trimfill
+    >>> tf = trimfill([0.1, 0.2, 0.3, 0.5, 0.7, 0.9], [0.01, 0.015, 0.02, 0.04, 0.06, 0.08])
+    >>> type(tf).__name__, tf.k0, tf.fit.k, tf.fill.tolist()
+    ('TrimfillResult', 2, 8, [False, False, False, False, False, False, True, True])
     """
 
     k0: int
@@ -512,6 +602,16 @@ class SubgroupResult:
         Mixed-effects meta-regression with the group as a factor and a common τ²
         (way b); ``QM, QMdf, QMp`` are its omnibus test of the group dummies (F under
         knha).
+
+    Examples
+    --------
+    >>> from synthesis.stats import subgroup
+    >>> sg = subgroup([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...               [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], ["a", "a", "a", "b", "b", "b"])
+    >>> type(sg).__name__, sg.groups, round(sg.Qb, 4), sg.Qb_df
+    ('SubgroupResult', ('a', 'b'), 0.8532, 1)
+    >>> round(sg.mixed.QM, 4), round(sg.mixed.QMp, 4)  # the common-tau^2 way
+    (0.704, 0.4015)
     """
 
     groups: tuple[str, ...]

@@ -21,7 +21,7 @@ from synthesis.stats.control import check_control, check_level, check_method, ch
 from synthesis.stats.fit import fit_block
 from synthesis.stats.labels import unique_labels
 from synthesis.stats.results import Coefficient, MetaResult, readonly
-from synthesis.stats.tau2 import Block
+from synthesis.stats.tau2 import Block, q_profile
 from synthesis.warnings import ConvergenceWarning, DataQualityWarning
 
 __all__ = ["rma"]
@@ -274,25 +274,10 @@ def fit_prepared(
             "(metafor warns likewise); results computed as requested."
         )
     d = Block.from_rows(yi[None, :], vi[None, :], None if X is None else X[None, :, :])
-    res = fit_block(d, method, test, level, con, with_ci and k > 1)
+    res = fit_block(d, method, test, level, con, False)
     for note in _convergence_notes(res, method, con):
         warnings.warn(note, ConvergenceWarning, stacklevel=stacklevel)
         notes.append(note)
-    if bool(res["tau2_ci_truncated"][0]):
-        tmax = float(res["tau2_max"][0])
-        if res["tau2_ci_lb"][0] == tmax:
-            notes.append(
-                f"Q-profile CI for τ² lies entirely beyond tau2_max = {tmax:g}; both bounds "
-                "reported as that limit (truncated). Raise control['tau2_max'] to find them."
-            )
-        else:
-            notes.append(
-                f"Q-profile upper bound for τ² lies beyond the search limit tau2_max = "
-                f"{tmax:g}; reported as that limit (truncated, as metafor). Raise "
-                "control['tau2_max'] to find it."
-            )
-    elif with_ci and k > 1 and method != "EE" and res["tau2_ci_ub"][0] == 0.0:
-        notes.append("Q-profile CI for τ² is the null set {0}: Q(0) is below both critical values.")
     coefs = tuple(
         Coefficient(
             prep.names[j],
@@ -324,8 +309,6 @@ def fit_prepared(
         pi_ub=float(res["pi_ub"][0]),
         tau2=float(res["tau2"][0]),
         se_tau2=float(res["se_tau2"][0]),
-        tau2_ci_lb=float(res["tau2_ci_lb"][0]),
-        tau2_ci_ub=float(res["tau2_ci_ub"][0]),
         I2=float(res["I2"][0]),
         H2=float(res["H2"][0]),
         QE=float(res["QE"][0]),
@@ -338,7 +321,6 @@ def fit_prepared(
         vi=readonly(vi),
         slab=prep.slab,
         measure=measure,
-        notes=tuple(notes),
         coefficients=coefs,
         QM=float(res["QM"][0]),
         QMdf=(int(res["QMdf"]), df),
@@ -348,8 +330,43 @@ def fit_prepared(
         control=MappingProxyType(dict(con)),
         vb=readonly(res["vb"][0]),
         X=None if X is None else readonly(X),
-        tau2_ci_truncated=bool(res["tau2_ci_truncated"][0]),
+        fit_notes=tuple(notes),
+        tau2_profile=tau2_profile if with_ci and p < k and method != "EE" else None,
     )
+
+
+def tau2_profile(fit: MetaResult) -> tuple[float, float, bool, tuple[str, ...]]:
+    """Q-profile CI of τ² of ``fit`` :cite:`viechtbauer2007confidence`, with its notes.
+
+    Computed by :class:`~synthesis.stats.results.MetaResult` on first access (as
+    metafor's ``confint``; its ``rma`` does not compute it), from the fit's data,
+    τ², level and control.
+
+    Returns
+    -------
+    (tau2_ci_lb, tau2_ci_ub, tau2_ci_truncated, notes)
+    """
+    X = fit.X
+    d = Block.from_rows(fit.yi[None, :], fit.vi[None, :], None if X is None else X[None, :, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lb_a, ub_a, trunc_a, tmax_a = q_profile(d, np.array([fit.tau2]), fit.level, fit.control)
+    lb, ub, truncated, tmax = float(lb_a[0]), float(ub_a[0]), bool(trunc_a[0]), float(tmax_a[0])
+    notes: tuple[str, ...] = ()
+    if truncated:
+        if lb == tmax:
+            notes = (
+                f"Q-profile CI for τ² lies entirely beyond tau2_max = {tmax:g}; both bounds "
+                "reported as that limit (truncated). Raise control['tau2_max'] to find them.",
+            )
+        else:
+            notes = (
+                f"Q-profile upper bound for τ² lies beyond the search limit tau2_max = "
+                f"{tmax:g}; reported as that limit (truncated, as metafor). Raise "
+                "control['tau2_max'] to find it.",
+            )
+    elif ub == 0.0:
+        notes = ("Q-profile CI for τ² is the null set {0}: Q(0) is below both critical values.",)
+    return lb, ub, truncated, notes
 
 
 def _column(data: Any, value: object, name: str) -> object:
@@ -463,7 +480,7 @@ def rma(
     >>> from synthesis.stats import rma
     >>> fit = rma([0.10, 0.30, 0.35, 0.65], [0.010, 0.020, 0.015, 0.030], method="DL")
     >>> round(fit.estimate, 4), round(fit.tau2, 4), fit.k
-    (0.3169, 0.0201, 4)
+    (0.3226, 0.029, 4)
     """
     method = check_method(method)
     test = check_test(test)

@@ -50,6 +50,19 @@ def subgroup(
     Returns
     -------
     SubgroupResult
+
+    Examples
+    --------
+    >>> from synthesis.stats import subgroup
+    >>> sg = subgroup([0.10, 0.30, 0.35, 0.65, 0.45, 0.15],
+    ...               [0.010, 0.020, 0.015, 0.030, 0.025, 0.012], ["a", "a", "a", "b", "b", "b"])
+    >>> print(sg)  # doctest: +ELLIPSIS
+    Subgroup analyses (separate tau^2 per subgroup)
+    ...
+    Test for Subgroup Differences (separate tau^2): Q(df = 1) = 0.8532, p-val = 0.3556
+    Test of Moderators (common tau^2): QM(df = 1) = 0.7040, p-val = 0.4015
+    >>> round(sg.fits["b"].estimate, 4), round(sg.Qb_p, 4)
+    (0.393, 0.3556)
     """
     import pandas as pd
 

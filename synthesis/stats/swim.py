@@ -1,18 +1,18 @@
 """Synthesis without meta-analysis: vote counting, combined p values, effect summaries.
 
 When the studies of an outcome cannot be pooled, the Cochrane Handbook (chapter 12)
-[higgins2023cochrane]_ and the SWiM guideline [campbell2020swim]_ accept three
+:cite:`higgins2023cochrane` and the SWiM guideline :cite:`campbell2020swim` accept three
 summaries, each answering a narrower question than a meta-analysis:
 
 * **vote counting on the direction of effect** (:func:`vote_count`): how many results
   favour the intervention, how many the comparator; the proportion favourable with a
-  Wilson score interval [wilson1927probable]_ and a two-sided sign (binomial) test.
+  Wilson score interval :cite:`wilson1927probable` and a two-sided sign (binomial) test.
   Results with no difference (direction 0) are counted but, as ties, left out of the
   proportion and the test. It asks *is there any evidence of an effect?*, not how big.
 * **combined one-sided p values** in the favourable direction (:func:`combine_p`):
-  Stouffer's z unweighted and weighted by √n [stouffer1949american]_, and Fisher's
-  chi-square [fisher1932statistical]_, computed by PyMARE's ``StoufferCombinationTest``
-  and ``FisherCombinationTest`` [salo2023pymare]_. A small combined p says that at
+  Stouffer's z unweighted and weighted by √n :cite:`stouffer1949american`, and Fisher's
+  chi-square :cite:`fisher1932statistical`, computed by PyMARE's ``StoufferCombinationTest``
+  and ``FisherCombinationTest`` :cite:`salo2023pymare`. A small combined p says that at
   least one study probably has an effect in that direction; it says nothing of its size
   or of how many studies share it.
 * **the median, interquartile range and range of effect estimates**
@@ -24,7 +24,7 @@ A bounded p (p < .05) never becomes a value: the combined p is then a bound in t
 sense, or not computed when bounds point both ways (:class:`CombinedP.bound`).
 
 The albatross contours (:func:`albatross_n`, :func:`albatross_p`) are those of
-[harrison2017albatross]_, from the large-sample variance of each effect measure.
+:cite:`harrison2017albatross`, from the large-sample variance of each effect measure.
 
 PyMARE is imported here only, inside the functions that need it, never on the rma path.
 
@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from synthesis.errors import UserInputError
+from synthesis.stats.from_p import z_from_p
 
 #: Keys of the JSON object ``synthesis combine --json`` prints (the CLI contract).
 JSON_KEYS = (
@@ -286,9 +287,9 @@ def combine_p(
     CombinedP
     """
     import numpy as np
-    from pymare.estimators import FisherCombinationTest, StoufferCombinationTest
 
-    from synthesis.stats.from_p import z_from_p
+    # lazy: PyMARE (with sympy) takes seconds to import; only combination tests need it
+    from pymare.estimators import FisherCombinationTest, StoufferCombinationTest
 
     dirs = _directions(direction)
     if len(p) != len(dirs):
@@ -411,7 +412,7 @@ def albatross_n(p: float, effect: float, design: str = "two-group", ratio: float
     """Total sample size at which ``effect`` gives the two-sided p value ``p``.
 
     With :math:`z = \\Phi^{-1}(1 - p/2)` and the large-sample variance of each measure
-    [harrison2017albatross]_:
+    :cite:`harrison2017albatross`:
 
     * two-group SMD with group ratio :math:`\\rho = n_1/n_2`:
       :math:`N = \\left(\\frac{(1+\\rho)^2}{\\rho} + \\frac{d^2}{2}\\right)\\frac{z^2}{d^2}`;

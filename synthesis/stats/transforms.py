@@ -33,6 +33,12 @@ def transf_ztor(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import transf_ztor
+    >>> transf_ztor([0.0, 0.5]).round(4).tolist()
+    [0.0, 0.4621]
     """
     return _out(np.tanh(_as_float("xi", xi)))
 
@@ -47,6 +53,12 @@ def transf_ilogit(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import transf_ilogit
+    >>> round(transf_ilogit(-1.0), 4)
+    0.2689
     """
     return _out(expit(_as_float("xi", xi)))
 
@@ -61,6 +73,13 @@ def transf_exp(xi: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> import math
+    >>> from synthesis.stats import transf_exp
+    >>> round(transf_exp(math.log(2.0)), 4)
+    2.0
     """
     return _out(np.exp(_as_float("xi", xi)))
 
@@ -74,7 +93,7 @@ def transf_ipft_hm(yi: ArrayLike, ni: ArrayLike) -> float | FloatArray:
     r"""Inverse Freeman-Tukey transformation with the harmonic mean of ``ni``.
 
     With :math:`\tilde n = 1/\overline{(1/n_i)}` (harmonic mean, missing ``ni``
-    ignored) [miller1978inverse]_ (metafor ``transf.ipft.hm``):
+    ignored) :cite:`miller1978inverse` (metafor ``transf.ipft.hm``):
 
     .. math:: p = \tfrac12\left[1 - \operatorname{sign}(\cos 2t)
               \sqrt{1 - \left(\sin 2t + \frac{\sin 2t - 1/\sin 2t}{\tilde n}\right)^2}\,\right]
@@ -92,6 +111,13 @@ def transf_ipft_hm(yi: ArrayLike, ni: ArrayLike) -> float | FloatArray:
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import es_pft, transf_ipft_hm
+    >>> yi, vi = es_pft([12, 3], [40, 25])
+    >>> transf_ipft_hm(yi, ni=[40, 25]).round(4).tolist()  # metafor: 0.2986 0.1225
+    [0.2986, 0.1225]
     """
     t = _as_float("yi", yi)
     n = _as_float("ni", ni)
@@ -138,6 +164,14 @@ def backtransform(
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> from synthesis.stats import backtransform
+    >>> backtransform("ZCOR", [0.2, 0.5]).round(4).tolist()  # Fisher's z to r
+    [0.1974, 0.4621]
+    >>> backtransform("MD", 1.5)  # already on its reporting scale
+    1.5
     """
     if not isinstance(measure, str) or measure not in MEASURES:
         raise UserInputError(
