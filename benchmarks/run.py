@@ -11,8 +11,8 @@ timed as the mean of 20 back-to-back fits per repeat, on both sides. Data are ge
 ``Rscript`` with metafor is installed, ``benchmarks/metafor_bench.R`` times the same
 fits on the same data and the ratios ``metafor / ours`` are printed.
 
-Our single fits are full ``synthesis.stats.rma`` calls, which include the Q-profile
-CI of τ² (metafor's ``rma`` does not compute it; ``confint`` would add to its time).
+Our single fits are full ``synthesis.stats.rma`` calls; like metafor's ``rma`` they do
+not compute the Q-profile CI of τ² (the result computes it on first access).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from synthesis import __version__
 from synthesis.pages import TEMPLATES
 
 __all__ = [
@@ -164,8 +165,6 @@ def provenance(root: Path) -> dict[str, Any]:
         (``python``, ``pandas``, ``PyMARE``, ``nbconvert``, ``nbclient``) and
         ``built_at`` (UTC, ISO 8601, seconds).
     """
-    from synthesis import __version__
-
     head = _git(root, "rev-parse", "HEAD")
     commit = head.strip() if head else "unknown"
     dirty: bool | None = None

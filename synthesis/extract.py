@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthesis import records
+from synthesis.bib import short_label
+from synthesis.errors import UserInputError
+from synthesis.vocabulary import NULL_VALUES
 
+# synthesis.stats and synthesis.integrity (numpy, scipy) are imported inside the functions
+# that compute, so validation and the evidence map load without them.
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
 
@@ -94,7 +99,6 @@ def _convert(
 ) -> tuple[float, float, str, bool, bool]:
     """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
     from synthesis import stats
-    from synthesis.errors import UserInputError
 
     def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
         frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
@@ -143,8 +147,8 @@ def _convert(
                 "n2i": _v(data.n2),
             }
             yi, vi, how, assumed = one(measure, cols)
-            nums = (data.mean1, data.sd1, data.n1, data.mean2, data.sd2, data.n2)
-            return yi, vi, how, _flag(*nums), assumed
+            derived = _flag(data.mean1, data.sd1, data.n1, data.mean2, data.sd2, data.n2)
+            return yi, vi, how, derived, assumed
         if kind == "reported_effect":
             return _reported_difference(data, measure)
         raise _NotPoolable(
@@ -181,8 +185,8 @@ def _convert(
                 "n2i": _v(data.n2),
             }
             yi, vi, how, assumed = one(measure, cols)
-            nums = (data.events1, data.n1, data.events2, data.n2)
-            return yi, vi, how, _flag(*nums), assumed
+            derived = _flag(data.events1, data.n1, data.events2, data.n2)
+            return yi, vi, how, derived, assumed
         if kind == "reported_effect" and data.metric == measure and data.ci is not None:
             log = measure != "RD"
             est = _v(data.estimate)
@@ -290,7 +294,9 @@ def _smcc_from_prepost(
                 note = f"SD of change {sd:g} as reported"
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
-            lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
+            ci_change = data.ci_change
+            assert ci_change is not None  # the test above: an SD or a CI of the change
+            lo, hi = _v(ci_change[0]), _v(ci_change[1])
             sd = float(stats.sd_from_ci(lo, hi, n, level=level, dist="t"))
             note = (
                 f"SD of change {sd:.4g} derived from the {level:g}% CI of the mean change "
@@ -313,15 +319,15 @@ def _smcc_from_prepost(
     if data.mean_pre is None or data.mean_post is None:
         raise _NotPoolable("pre-post data need both means, or the mean change with its SD or CI")
     derived = _flag(data.mean_pre, data.mean_post, data.n, data.sd_pre, data.sd_post)
-    notes = []
-    sds = []
-    for which, sd, ci, n_ci in (
+    notes: list[str] = []
+    sds: list[float] = []
+    for which, sd_num, ci, n_ci in (
         ("pre", data.sd_pre, data.ci_pre, data.n_pre),
         ("post", data.sd_post, data.ci_post, data.n_post),
     ):
         m = n if n_ci is None else _v(n_ci)  # the CI of a mean reflects its own n
-        if sd is not None:
-            sds.append(_v(sd))
+        if sd_num is not None:
+            sds.append(_v(sd_num))
         elif ci is not None:
             value = float(stats.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
             sds.append(value)
@@ -473,7 +479,6 @@ def _effect_from_p(
     data: records.Narrative, spec: records.QuestionOutcome
 ) -> tuple[float, float, str]:
     """(yi, vi, how) from a narrative result's p, direction, test and n; or _NotPoolable."""
-    from synthesis.errors import UserInputError
     from synthesis.stats import from_p
 
     measure, test = spec.measure, data.test
@@ -524,8 +529,6 @@ def _direction_and_p(
     The p value is the reported one; else the Wald p of the estimate and its variance.
     """
     from scipy.stats import norm
-
-    from synthesis.vocabulary import NULL_VALUES
 
     out: dict[str, Any] = {}
     null = NULL_VALUES.get(spec.measure)
@@ -600,8 +603,8 @@ def _analysed_n(data: Any, study: records.Study) -> tuple[float, str]:
     The data's own n (``"result"``), else the study's population n (``"study"``).
     """
     for names in (("n",), ("n1", "n2")):
-        values = [getattr(data, name, None) for name in names]
-        if all(v is not None for v in values):
+        values = [v for name in names if (v := getattr(data, name, None)) is not None]
+        if len(values) == len(names):
             return float(sum(v.value for v in values)), "result"
     return _v(study.population.n), "study"
 
@@ -650,8 +653,6 @@ def effect_rows(
         robustness grid).
     """
     from synthesis import integrity
-    from synthesis.bib import short_label
-    from synthesis.errors import UserInputError
 
     q = base.questions.get(question)
     if q is None:

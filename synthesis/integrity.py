@@ -74,8 +74,10 @@ import numpy as np
 from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from synthesis import records
+from synthesis.effect_p import implied_p
 from synthesis.errors import UserInputError
-from synthesis.problems import Problem, ProblemReport, Severity
+from synthesis.problems import Problem, ProblemReport, Severity, format_loc
+from synthesis.stats.conversions import events_from_percent
 from synthesis.yamlsafe import Located, YamlError
 from synthesis.yamlsafe import load as load_yaml
 
@@ -749,14 +751,14 @@ def se_range_from_ci(
 
 
 def percent_consistent(
-    events: int, n: int, percent: float | str, decimals: int | None = None
+    events: int | float, n: int, percent: float | str, decimals: int | None = None
 ) -> bool:
     """Does ``events / n`` round to the printed percentage?
 
     Parameters
     ----------
-    events : int
-        Count, ``0 <= events <= n``.
+    events : int or float
+        Count, ``0 <= events <= n`` (a whole float such as ``12.0`` counts as 12).
     n : int
         Denominator, ``>= 1``.
     percent : float or str
@@ -872,8 +874,6 @@ class _OutcomeChecker:
 
     # -- helpers
     def add(self, severity: Severity, loc: Loc, message: str, code: str) -> None:
-        from synthesis.problems import format_loc
-
         self.flags.append(
             Problem(
                 severity, self.source.file, self.source.line(loc), format_loc(loc), message, code
@@ -1164,12 +1164,11 @@ class _OutcomeChecker:
 
     def effect_vs_p(self, d: records.ReportedEffect) -> None:
         """A reported d/g/SMD (or MD, OR, RR, HR) against its reported p [``effect-p``]."""
-        from synthesis.effect_p import implied_p
-
         if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
             return
         est, loc = d.estimate.value, self.at("estimate")
-        h, df, f = _half(self.dec(loc, est)), None, float
+        h, df = _half(self.dec(loc, est)), None
+        f: Callable[[float], float] = float
         if d.metric in ("d", "g", "SMD") and (d.n is not None or d.n1 is not None):
             if d.n1 is not None and d.n2 is not None:
                 n1, n2 = d.n1.value, d.n2.value
@@ -1303,8 +1302,6 @@ class _OutcomeChecker:
         self.single_n(d.n)
 
     def proportion(self, d: records.Proportion) -> None:
-        from synthesis.stats.conversions import events_from_percent
-
         if d.percent is None or not d.n.value.is_integer() or d.n.value < 1:
             return
         n = int(d.n.value)

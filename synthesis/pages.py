@@ -177,7 +177,7 @@ def _pdf_advice(exc: BaseException) -> str:
 
 def _offline_fetcher(allowed_roots: tuple[Path, ...]) -> Any:
     """A WeasyPrint URL fetcher that serves ``data:`` URLs and local files only."""
-    from weasyprint import urls
+    from weasyprint import urls  # lazy: slow to import; only PDF pages need it
 
     def check(url: str) -> None:
         scheme = url.split(":", 1)[0].lower()
@@ -221,7 +221,7 @@ def write_pdf(html: str, target: Path, *, base: Path) -> None:
         Where the page lives; relative URLs resolve against it. Only ``data:`` URLs
         and files under ``base``'s folder's parent are read; anything else is refused.
     """
-    import weasyprint
+    import weasyprint  # lazy: slow to import; only PDF pages need it
 
     base = base.resolve()
     fetcher = _offline_fetcher((base.parent.parent, TEMPLATES))

@@ -4,7 +4,7 @@ Every function returns a :class:`SvgFigure`: notebooks display it as inline SVG,
 same inputs always give byte-identical SVG (fixed ``svg.hashsalt``, no date metadata,
 text as SVG text), so two builds of a report are identical.
 
-matplotlib (about 0.5 s to import) is imported inside the functions that draw, so
+matplotlib is slow to import, so it is imported inside the functions that draw:
 ``import synthesis`` and the command line do not load it until a figure is made.
 """
 

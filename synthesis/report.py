@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis import changes
+from synthesis import jobs as planning
 from synthesis.buildinfo import (
     digest_json,
     distribution_version,
@@ -61,6 +63,7 @@ from synthesis.buildinfo import (
     sha256_file,
     strip_for_key,
 )
+from synthesis.cluster import connect, execute_on_cluster
 from synthesis.errors import UserInputError
 from synthesis.export import export_package
 from synthesis.kernel import (
@@ -76,6 +79,7 @@ from synthesis.kernel import (
 )
 from synthesis.pages import Renderer, render_index, write_pdf
 from synthesis.swap import build_lock, folder_mode, restore_killed_swap, swap_into_place
+from synthesis.validate import validate
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -391,8 +395,6 @@ async def _pipeline(
                 started = time.monotonic()
                 try:
                     if client is not None:
-                        from synthesis.cluster import execute_on_cluster
-
                         slim = dataclasses.replace(job, previous=None, reused=None)
                         job.notebook = from_worker(
                             await execute_on_cluster(
@@ -508,8 +510,6 @@ def build_reports(
         No notebook to build, an unreadable notebook, an unknown question, or another
         build running.
     """
-    from synthesis import jobs as planning
-
     started = time.monotonic()
     root = Path(root).resolve()
     lock = threading.Lock()
@@ -526,8 +526,6 @@ def build_reports(
         raise UserInputError(f"jobs must be at least 1, got {parallel}")
     valid = base is not None  # the caller validated it
     if base is None:
-        from synthesis.validate import validate
-
         base, checked = validate(root)
         valid = checked.ok
     params = dict(params or {})
@@ -658,8 +656,6 @@ def build_reports(
             job.evidence_file = evidence_file
         client = None
         if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
-            from synthesis.cluster import connect
-
             client = connect(scheduler)
             say(f"executing notebooks on the Dask cluster at {scheduler}")
         reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
@@ -759,8 +755,6 @@ def _write_data(
 
 def _what_changed(job: _Job) -> None:
     """Find the notebook's results and what changed; put the box at the top of its pages."""
-    from synthesis import changes
-
     job.results = changes.results_from_notebook(job.notebook)
     found, job.updated_at = changes.next_version(
         job.previous, job.inputs, job.results, job.labels, job.rendered_at

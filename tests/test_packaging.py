@@ -91,3 +91,17 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one():
     assert "pytest" in test
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert test in ci.splitlines(), ".ci/run must run the README's test command verbatim"
+
+
+def test_supported_python_versions_are_stated_once_and_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    classified = [
+        c.rsplit(" :: ", 1)[1]
+        for c in project["project"]["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"Supported Python versions: ([\d., and]+?) \(", readme)
+    assert stated, "README says which Python versions are supported"
+    assert re.findall(r"3\.\d+", stated.group(1)) == classified
+    assert classified[0] == project["project"]["requires-python"].removeprefix(">=")
