@@ -9,7 +9,9 @@ stay in the table with their reason, so the evidence map and reports can show th
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -94,16 +96,71 @@ def _flag(*nums: records.Num | None) -> bool:
     return any(n is not None and n.derived for n in nums)
 
 
-def _convert(
-    data: Any, measure: str, prepost_r: float, use_implied_r: bool = True
-) -> tuple[float, float, str, bool, bool]:
-    """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
+#: (yi, vi, es_method, assumed) of one row of :func:`synthesis.stats.escalc_table`.
+_Escalced = tuple[float, float, str, bool]
+
+
+def _escalc_one(measure: str, cols: dict[str, float]) -> _Escalced:
     from synthesis import stats
 
-    def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
-        frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
-        row = frame.iloc[0]
-        return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
+    frame = stats.escalc_table(measure, {k: [v] for k, v in cols.items()})
+    row = frame.iloc[0]
+    return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
+
+
+class _EscalcBatch:
+    """The escalc rows of one outcome, computed in one ``escalc_table`` call per measure
+    and set of inputs instead of one pandas frame per row.
+
+    :func:`effect_rows` runs its conversions twice: first with :meth:`record`, which
+    notes every row's measure and inputs (and returns NaN: no conversion branches on
+    escalc's result), then with :meth:`lookup`, after :meth:`compute`. escalc's rows
+    are independent (``to="only0"``), so a row's numbers and sentence are those of a
+    one-row call; a group whose call fails (a bad value) is left to :meth:`lookup`,
+    which computes it alone and raises the same error for the same row.
+    """
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[str, tuple[str, ...]], list[tuple[float, ...]]] = {}
+        self.done: dict[tuple[str, tuple[str, ...], tuple[float, ...]], _Escalced] = {}
+
+    def record(self, measure: str, cols: dict[str, float]) -> _Escalced:
+        keys = tuple(cols)
+        self.wanted.setdefault((measure, keys), []).append(tuple(cols.values()))
+        return math.nan, math.nan, "", False
+
+    def compute(self) -> None:
+        from synthesis import stats
+
+        for (measure, keys), rows in self.wanted.items():
+            unique = list(dict.fromkeys(rows))
+            columns = {k: [row[i] for row in unique] for i, k in enumerate(keys)}
+            try:
+                frame = stats.escalc_table(measure, columns)
+            except UserInputError:
+                continue
+            for row, yi, vi, how, assumed in zip(
+                unique, frame["yi"], frame["vi"], frame["es_method"], frame["assumed"], strict=True
+            ):
+                self.done[(measure, keys, row)] = (float(yi), float(vi), str(how), bool(assumed))
+
+    def lookup(self, measure: str, cols: dict[str, float]) -> _Escalced:
+        found = self.done.get((measure, tuple(cols), tuple(cols.values())))
+        return found if found is not None else _escalc_one(measure, cols)
+
+
+def _convert(
+    data: Any,
+    measure: str,
+    prepost_r: float,
+    use_implied_r: bool = True,
+    one: Callable[[str, dict[str, float]], _Escalced] = _escalc_one,
+) -> tuple[float, float, str, bool, bool]:
+    """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable.
+
+    ``one(measure, inputs)`` computes escalc's row (:class:`_EscalcBatch` batches it).
+    """
+    from synthesis import stats
 
     kind = data.kind
     if measure in ("ZCOR", "COR"):
@@ -666,10 +723,15 @@ def effect_rows(
             f"{', '.join(o.id for o in q.outcomes)})"
         )
     r_assumed = q.analysis.prepost_r if prepost_r is None else prepost_r
+    serving = [(s, i, oc) for s, i, oc in base.outcomes(question) if oc.outcome == outcome]
+    batch = _EscalcBatch()
+    for _, _, oc in serving:  # note every escalc row, then compute them together
+        if not isinstance(oc.data, records.Narrative):
+            with contextlib.suppress(_NotPoolable, UserInputError):
+                _convert(oc.data, spec.measure, r_assumed, use_implied_r, batch.record)
+    batch.compute()
     rows = []
-    for study, index, oc in base.outcomes(question):
-        if oc.outcome != outcome:
-            continue
+    for study, index, oc in serving:
         bib = base.bibliography
         label = study.label or (
             short_label(bib[study.citation]) if bib and study.citation in bib else study.id
@@ -692,7 +754,7 @@ def effect_rows(
         else:
             try:
                 yi, vi, how, derived, assumed = _convert(
-                    data, spec.measure, r_assumed, use_implied_r
+                    data, spec.measure, r_assumed, use_implied_r, batch.lookup
                 )
                 marked_derived, marked_assumed = _marks(data)
                 derived, assumed = derived or marked_derived, assumed or marked_assumed

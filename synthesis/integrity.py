@@ -66,8 +66,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -78,8 +76,7 @@ from synthesis.effect_p import implied_p
 from synthesis.errors import UserInputError
 from synthesis.problems import Problem, ProblemReport, Severity, format_loc
 from synthesis.stats.conversions import events_from_percent
-from synthesis.yamlsafe import Located, YamlError
-from synthesis.yamlsafe import load as load_yaml
+from synthesis.yamlsafe import Located
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -794,67 +791,34 @@ def percent_consistent(
 
 @dataclass(frozen=True)
 class RecordSource:
-    """A record's file name, located YAML and text, to locate flags and read digits."""
+    """A record's file name and located YAML (field lines, numbers as printed)."""
 
     file: str
     located: Located | None = None
-    lines: tuple[str, ...] = ()
 
     def line(self, loc: Loc) -> int | None:
         """Line of ``loc`` (or its nearest located ancestor)."""
         return self.located.line_of(loc) if self.located is not None else None
 
     def decimals(self, loc: Loc, value: float) -> int:
-        """Decimals of the number at ``loc`` as written in the file (else as the float)."""
+        """Decimals of the number at ``loc`` as printed in the file (else as the float)."""
         if self.located is not None:
             for path in ((*loc, "value"), loc):
-                line = self.located.lines.get(path)
-                if line is None or not 0 < line <= len(self.lines):
+                text = self.located.printed_at(path)
+                if text is None:
                     continue
-                key = path[-1] if isinstance(path[-1], str) else None
-                dec = _decimals_in_line(self.lines[line - 1], value, key)
-                if dec is not None:
-                    return dec
+                try:
+                    if float(text.strip().rstrip("%")) == value:
+                        return decimals_of(text)
+                except (ValueError, UserInputError):
+                    continue
         return decimals_of(value)
 
 
-def _decimals_in_line(text: str, value: float, key: str | None) -> int | None:
-    text = re.sub(r"\s#.*$", "", text)
-    found = []
-    for m in _NUMBER.finditer(text):
-        try:
-            if float(m.group()) != value:
-                continue
-        except ValueError:  # pragma: no cover - the pattern only matches numbers
-            continue
-        keyed = key is not None and re.search(
-            rf"(?:^|[\s{{,]){re.escape(key)}\s*:\s*[\"']?$", text[: m.start()]
-        )
-        found.append((not keyed, m.group()))
-    if not found:
-        return None
-    return _token_decimals(sorted(found)[0][1].lstrip("+-"))
-
-
-@lru_cache(maxsize=512)
-def _read_source(path: str, file: str, _mtime: int, _size: int) -> RecordSource:
-    try:
-        located = load_yaml(Path(path))
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, YamlError):
-        return RecordSource(file)
-    return RecordSource(file, located, tuple(text.splitlines()))
-
-
 def record_source(base: EvidenceBase, study_id: str) -> RecordSource:
-    """The located text of a study's record (cached while the file is unchanged)."""
+    """A study record's file and its located YAML, as kept at load (the file is not read)."""
     file = base.files.get(study_id, f"evidence/studies/{study_id}.yaml")
-    path = Path(base.root) / file
-    try:
-        st = path.stat()
-    except OSError:
-        return RecordSource(file)
-    return _read_source(str(path), file, st.st_mtime_ns, st.st_size)
+    return RecordSource(file, base.sources.get(study_id))
 
 
 # ----------------------------------------------------------------------------- one outcome

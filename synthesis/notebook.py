@@ -126,7 +126,7 @@ def load(root: Path | None = None) -> EvidenceBase:
 
         try:
             with open(shared, "rb") as fh:
-                return pickle.load(fh)  # type: ignore[no-any-return]
+                return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass  # validate instead
     return load_evidence(root or project_root())

@@ -22,6 +22,7 @@ from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from synthesis.analysis import OutcomeAnalysis
@@ -453,7 +454,7 @@ def rob_level(judgement: str) -> str:
     return ROB_JUDGEMENTS.get(judgement.strip().lower(), "unclear")
 
 
-def _rob_cell(ax, x: float, y: float, level: str, size: float = 150) -> None:  # type: ignore[no-untyped-def]
+def _rob_cell(ax: Axes, x: float, y: float, level: str, size: float = 150) -> None:
     colour, symbol = ROB_LEVELS[level]
     ax.scatter([x], [y], s=size, color=colour, edgecolors="#444444", linewidths=0.6, zorder=3)
     if symbol:

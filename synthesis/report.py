@@ -460,6 +460,7 @@ def build_reports(
     question: str | None = None,
     params: dict[str, Any] | None = None,
     scheduler: str | None = None,
+    stamp: dict[str, Any] | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -494,6 +495,11 @@ def build_reports(
         Address of a Dask distributed scheduler (``tcp://host:8786``): the notebooks
         are executed on its workers (:mod:`synthesis.cluster`), which must see the
         project at the same path. Pages are the same as from a local build.
+    stamp : dict, optional
+        ``{"digest": synthesis.uptodate.stamp(...), "warnings": [...]}``, taken before
+        validating: stored in the manifest, so that the next ``synthesis build`` with
+        nothing changed can stop at once (:func:`synthesis.uptodate.unchanged`).
+        Left out of a ``question`` build, which does not rebuild every page.
 
     Returns
     -------
@@ -686,6 +692,8 @@ def build_reports(
             manifest = _manifest(prov, job_list, tmp, data_key)
             if pdf_error:
                 manifest["pdf_error"] = pdf_error
+            elif stamp is not None and question is None:  # a complete build: reusable
+                manifest["stamp"] = stamp
             (tmp / "manifest.json").write_text(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",

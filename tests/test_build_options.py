@@ -177,3 +177,34 @@ def test_summary_formats_examples_run() -> None:
     import doctest
 
     assert doctest.testmod(pages, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_an_unchanged_build_stops_before_validating(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import synthesis.validate
+
+    def build() -> str:
+        assert main(["build", "--root", str(project), "--no-pdf"]) == 0
+        return capsys.readouterr().out
+
+    assert "validating" in build()
+    manifest = project / "reports" / "manifest.json"
+    written = read(manifest)
+    assert json.loads(written)["stamp"]["digest"]
+    with monkeypatch.context() as m:
+        m.setattr(synthesis.validate, "validate", lambda *a, **k: pytest.fail("validated"))
+        out = build()
+        assert "nothing changed since the build of" in out and "is up to date" in out
+        assert read(manifest) == written  # nothing was rewritten
+    # a page edited or deleted, a changed question file, other options: a real build
+    page = project / "reports" / "commissioner" / "q1_first.html"
+    page.write_text(read(page) + " ", encoding="utf-8")
+    assert "validating" in build() and "up to date" in build()
+    question = project / "evidence" / "questions" / "q2_second.yaml"
+    question.write_text(read(question).replace("A test question", "Another"), encoding="utf-8")
+    assert "validating" in build() and "up to date" in build()
+    assert main(["build", "--root", str(project)]) == 0  # with PDFs
+    assert "validating" in capsys.readouterr().out
+    assert main(["build", "--root", str(project), "--no-pdf", "--force"]) == 0
+    assert "validating" in capsys.readouterr().out
