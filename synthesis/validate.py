@@ -589,6 +589,7 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         base.studies[study.id] = study
         base.files[study.id] = file
         study_lines[study.id] = (file, located)
+        base.sources[study.id] = located
 
     _load_claims(root, base, report)
     _search_checks(root, base, report, question_lines)
