@@ -179,8 +179,6 @@ def pooling_plan(analyses: list[OutcomeAnalysis]) -> str:
 def side_by_side_table(analysis: OutcomeAnalysis) -> str:
     """Each study's estimate and interval for an outcome the plan does not pool: no
     diamond, no pooled number ('' when the outcome is pooled or has one study)."""
-    from synthesis.plain import fmt_interval, fmt_value
-
     if not analysis.side_by_side:
         return ""
     table = analysis.study_table()
