@@ -11,8 +11,8 @@ timed as the mean of 20 back-to-back fits per repeat, on both sides. Data are ge
 ``Rscript`` with metafor is installed, ``benchmarks/metafor_bench.R`` times the same
 fits on the same data and the ratios ``metafor / ours`` are printed.
 
-Our single fits are full ``synthesis.stats.rma`` calls, which include the Q-profile
-CI of τ² (metafor's ``rma`` does not compute it; ``confint`` would add to its time).
+Our single fits are full ``synthesis.stats.rma`` calls; like metafor's ``rma`` they do
+not compute the Q-profile CI of τ² (the result computes it on first access).
 """
 
 from __future__ import annotations
@@ -82,41 +82,6 @@ def _time_cli(args: tuple[str, ...], repeats: int, cwd: Path | None = None) -> f
     return _median_s(run, repeats)
 
 
-def _write_records(root: Path, n: int, rng: np.random.Generator) -> None:
-    """A valid project with ``n`` small correlation records citing an existing bib key."""
-    import yaml
-
-    (root / "evidence" / "studies").mkdir(parents=True)
-    shutil.copytree(ROOT / "evidence" / "questions", root / "evidence" / "questions")
-    if (ROOT / "evidence" / "schema").is_dir():
-        shutil.copytree(ROOT / "evidence" / "schema", root / "evidence" / "schema")
-    shutil.copy(ROOT / "references.bib", root / "references.bib")
-    template = None
-    for path in sorted((ROOT / "evidence" / "studies").glob("*.yaml")):
-        rec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        doi = (rec.get("sources") or {}).get("abstract", {}).get("doi")
-        if doi and any(o.get("question") == "q1_alliance" for o in rec.get("outcomes", [])):
-            template = (rec["citation"], doi)
-            break
-    if template is None:
-        raise RuntimeError("no study record with an abstract DOI to cite")
-    citation, doi = template
-    r = np.round(rng.uniform(-0.3, 0.6, n), 2)
-    ns = rng.integers(30, 400, n)
-    studies = root / "evidence" / "studies"
-    for i in range(n):
-        sid = f"gen{i:05d}"
-        (studies / f"{sid}.yaml").write_text(
-            f"id: {sid}\ncitation: {citation}\ndesign: cross-sectional\nstatus: published\n"
-            f"population:\n  description: Clinicians\n  n: {ns[i]}\n  source: abstract\n"
-            f"sources:\n  abstract:\n    doi: {doi}\n    where: abstract\n"
-            "outcomes:\n  - question: q1_alliance\n    outcome: alliance\n"
-            "    name: Working alliance\n    source: abstract\n    data:\n"
-            f"      kind: correlation\n      r: {r[i]}\n      n: {ns[i]}\n",
-            encoding="utf-8",
-        )
-
-
 RECORD = "evidence/studies/fortney2013.yaml"
 RECORD_VALUES = ("      mean_post: 28.9\n", "      mean_post: 24.9\n")
 
@@ -149,6 +114,11 @@ def _build_times(repeats: int, notes: list[str]) -> dict[str, Any]:
     n_cold = max(1, min(repeats, 3))
     with tempfile.TemporaryDirectory() as tmp:
         copy = _copy_repo(Path(tmp) / "repo")
+        cold = [
+            _timed(("build", "--force", "--no-pdf"), copy, notes, "build cold, no PDF")
+            for _ in range(n_cold)
+        ]
+        out["build_cold_nopdf_s"] = statistics.median(cold)
         cold = [_timed(("build", "--force"), copy, notes, "build cold") for _ in range(n_cold)]
         out["build_cold_s"] = statistics.median(cold)
         warm = [_timed(("build",), copy, notes, "build unchanged") for _ in range(repeats)]
@@ -170,7 +140,8 @@ def _build_times(repeats: int, notes: list[str]) -> dict[str, Any]:
     notes.append(
         f"build: cold is the median of {n_cold} `build --force`, unchanged and one Q2 record "
         f"changed ({RECORD}, mean_post alternated) medians of {repeats}; each includes "
-        "validation and the PDFs."
+        "validation and the PDFs (the README's `synthesis build`) except the cold "
+        "`--no-pdf` figure."
     )
     return out
 
@@ -194,14 +165,19 @@ def _peak_rss_mb(proc: subprocess.Popen[bytes]) -> float:
     return peak / 2**20
 
 
-def _synthetic(notes: list[str]) -> dict[str, Any]:
-    """Generate 20 questions x 2,000 records and build them cold (one run)."""
+def _generate(out: Path, questions: int, records: int) -> Path:
+    """A synthetic project (benchmarks/synthetic.py, the one generator of test bases)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from synthetic import generate
 
+    return generate(out, questions=questions, records=records)
+
+
+def _synthetic(notes: list[str]) -> dict[str, Any]:
+    """Generate 20 questions x 2,000 records and build them cold (one run)."""
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        root = generate(Path(tmp) / "programme", questions=20, records=2000)
+        root = _generate(Path(tmp) / "programme", questions=20, records=2000)
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "synthesis.cli", "build", "--root", str(root)],
@@ -302,8 +278,7 @@ def run(repeats: int, sections: tuple[str, ...] = SECTIONS) -> tuple[dict[str, A
     res["cli_start_s"] = _time_cli(("--help",), repeats)
     res["validate_repo_s"] = _time_cli(("validate", str(ROOT), "--quiet"), repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp) / "base"
-        _write_records(base, VALIDATE_RECORDS, rng)
+        base = _generate(Path(tmp) / "base", questions=20, records=VALIDATE_RECORDS)
         n = max(1, min(repeats, 3))
         res["validate_10k_s"] = _time_cli(("validate", str(base), "--quiet"), n)
         check = _cli("validate", str(base), "--quiet")
@@ -407,6 +382,7 @@ def _table(res: dict[str, Any], notes: list[str]) -> str:
         ("validate_repo_s", "validate repository"),
         ("validate_10k_s", f"validate {VALIDATE_RECORDS:,} records"),
         ("build_cold_s", "build --force (cold)"),
+        ("build_cold_nopdf_s", "  the same with --no-pdf"),
         ("build_warm_s", "build (unchanged)"),
         ("build_one_record_s", "build, one Q2 record changed"),
         ("build_one_record_executed", "  notebooks executed"),

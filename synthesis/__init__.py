@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _API = {
     "escalc": "synthesis.stats.escalc",
     "rma": "synthesis.stats.rma",
+    "robust": "synthesis.stats.robust",
     "leave1out": "synthesis.stats.influence",
     "cumul": "synthesis.stats.influence",
     "influence": "synthesis.stats.influence",

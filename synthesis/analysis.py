@@ -14,8 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from synthesis.counts import count_rows
 from synthesis.extract import EffectRow, effect_rows
 
+# synthesis.stats (numpy, scipy) is imported inside the functions that fit, so the modules
+# that only read analyses (validation, claims, the wording) load without it.
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -93,8 +96,6 @@ class OutcomeAnalysis:
     def count(self) -> OutcomeCount:
         """Distinct studies and participants, pooled apart from the rest
         (:func:`synthesis.counts.count_rows`)."""
-        from synthesis.counts import count_rows
-
         return count_rows(self.rows, self.measure)
 
     @property

@@ -23,6 +23,11 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
+from synthesis.bib import short_label
+from synthesis.evidence_map import data_still_needed
+from synthesis.grade import RANDOMISED, SYMBOLS, grade_outcome, statement
+from synthesis.plain import verdict
+from synthesis.records import Num
 from synthesis.vocabulary import PROPORTION_MEASURES
 
 if TYPE_CHECKING:
@@ -129,8 +134,6 @@ JARGON = (
 def render_citations(text: str, base: EvidenceBase) -> str:
     """Replace ``[@key]`` (and ``[@a; @b]``) by '(Author et al. Year)' labels; plain text in,
     plain text out. A key not in the bibliography stays visible as '(key?)'."""
-    from synthesis.bib import short_label
-
     bib = base.bibliography
 
     def label(key: str) -> str:
@@ -194,7 +197,6 @@ def _absolute(a: OutcomeAnalysis) -> str:
         return ""
     est, lo, hi, _ = eff
     m = a.measure
-    from synthesis.plain import verdict
 
     if not verdict(lo, hi, a.outcome).informative:  # no single number to headline
         if m in PROPORTION_MEASURES:
@@ -261,8 +263,6 @@ def sof_rows(
     Critical outcomes come first and important ones after, each in the plan's order;
     within them outcomes with some evidence come before outcomes without any.
     """
-    from synthesis.grade import grade_outcome, statement
-
     rows = []
     for i, a in enumerate(analyses):
         c = grade_outcome(base, a)
@@ -299,8 +299,6 @@ def _short_name(a: OutcomeAnalysis) -> str:
 
 
 def _certainty_html(level: str, *, word: bool = False) -> str:
-    from synthesis.grade import SYMBOLS
-
     sym = SYMBOLS.get(level, "")
     label = level[0].upper() + level[1:] if level else level
     label += " certainty" if word and sym else ""
@@ -481,6 +479,10 @@ def _names(items: list[str]) -> str:
 
 
 def _lower_first(text: str) -> str:
+    """``text`` with its first letter in lower case, unless it starts an abbreviation
+    ("SD of change" stays as it is, "The SD" becomes "the SD")."""
+    if text[1:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -569,8 +571,8 @@ def key_messages(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list[tu
     if len(messages) < 4 and studies:
         messages.append(
             (
-                f"Of the {len(studies)} studies found, {len(usable)} give numbers that could "
-                "be used.",
+                f"Of the {len(studies)} studies found, {len(usable)} "
+                f"give{'s' if len(usable) == 1 else ''} numbers that could be used.",
                 "",
             )
         )
@@ -585,8 +587,6 @@ def can_and_cannot(
     base: EvidenceBase, analyses: list[OutcomeAnalysis]
 ) -> tuple[list[str], list[str]]:
     """What the evidence can support, and what it cannot, as plain sentences."""
-    from synthesis.grade import RANDOMISED
-
     shown, others = sof_rows(base, analyses)
     rows = shown + others
     can, cannot = [], []
@@ -700,8 +700,6 @@ def appraisal_basis(base: EvidenceBase, question: str) -> tuple[Counter[str], in
 
 def _nums(data: Any) -> list[tuple[str, Any]]:
     """(field, Num) for every number of a data block (tuples such as CIs included)."""
-    from synthesis.records import Num
-
     out = []
     for name in type(data).model_fields:
         value = getattr(data, name)
@@ -772,8 +770,6 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
 
 def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:
     """The main data still needed, one line per study (deduplicated), and how many more."""
-    from synthesis.evidence_map import data_still_needed
-
     needed = data_still_needed(base)
     ids = {s.id for s in _question_studies(base, question)}
     needed = needed[needed.study.isin(ids) & needed.question.isin([question, ""])]

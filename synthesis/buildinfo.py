@@ -16,12 +16,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from synthesis import __version__
 from synthesis.pages import TEMPLATES
 
 __all__ = [
     "digest_json",
     "distribution_version",
     "evidence_digest",
+    "git_state",
     "package_digest",
     "provenance",
     "sha256_file",
@@ -143,6 +145,16 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+def git_state(root: Path) -> tuple[str, bool | None]:
+    """The commit checked out at ``root`` (``"unknown"`` outside git) and whether the
+    tree has changes (``None`` when unknown)."""
+    head = _git(root, "rev-parse", "HEAD")
+    if not head:
+        return "unknown", None
+    status = _git(root, "status", "--porcelain")
+    return head.strip(), None if status is None else bool(status.strip())
+
+
 def _utc_now() -> str:
     now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
     return now.isoformat().replace("+00:00", "Z")
@@ -164,14 +176,7 @@ def provenance(root: Path) -> dict[str, Any]:
         (``python``, ``pandas``, ``PyMARE``, ``nbconvert``, ``nbclient``) and
         ``built_at`` (UTC, ISO 8601, seconds).
     """
-    from synthesis import __version__
-
-    head = _git(root, "rev-parse", "HEAD")
-    commit = head.strip() if head else "unknown"
-    dirty: bool | None = None
-    if head:
-        status = _git(root, "status", "--porcelain")
-        dirty = None if status is None else bool(status.strip())
+    commit, dirty = git_state(root)
     versions = {"python": platform.python_version()}
     versions.update(
         {name: distribution_version(name) for name in (*_SHOWN_DISTRIBUTIONS, "nbclient")}

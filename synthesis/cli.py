@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from synthesis import __version__, vocabulary
 from synthesis.errors import UserInputError, ValidationFailed
@@ -212,14 +213,32 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from synthesis.jobs import parse_params
-    from synthesis.report import build_reports
-    from synthesis.validate import validate
+    from synthesis import uptodate
 
     root = _root(args)
     if not (root / "evidence").is_dir():
         raise UserInputError(f"{root}: no evidence/ folder here; run from the project root")
-    params = parse_params(args.param)
+    params: dict[str, object] = {}
+    reports = root / "reports"
+    if args.param:
+        from synthesis.jobs import parse_params, variant_name
+
+        params = parse_params(args.param)
+        reports = root / "reports-variants" / variant_name(params)
+    # nothing changed since the last build: say so without validating or planning
+    stamp = uptodate.stamp(root, pdf=not args.no_pdf, params=params)
+    manifest = None if args.force or args.question else uptodate.unchanged(reports, stamp)
+    if manifest is not None:
+        for line in manifest["stamp"]["warnings"]:
+            print(line)
+        built = manifest.get("provenance", {}).get("built_at", "?")
+        print(f"nothing changed since the build of {built}: {reports} is up to date")
+        print(f"open {reports / 'index.html'}")
+        return EXIT_OK
+
+    from synthesis.report import build_reports
+    from synthesis.validate import validate
+
     print("validating evidence/ and references.bib ...", flush=True)
     base, report = validate(root)
     if not report.ok:
@@ -241,6 +260,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         params=params,
         jobs=args.jobs,
         scheduler=args.scheduler,
+        stamp={"digest": stamp, "warnings": [str(p) for p in report.warnings]},
     )
     for note in result.notes:
         print(f"synthesis build: warning: {note}", file=sys.stderr)
@@ -503,7 +523,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always", SynthesisWarning)
         default_show = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
             if issubclass(category, SynthesisWarning):
                 print(f"synthesis {args.command}: warning: {message}", file=sys.stderr)
             else:

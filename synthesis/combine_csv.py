@@ -17,6 +17,7 @@ from typing import Any, TypedDict
 
 from synthesis.errors import UserInputError
 from synthesis.pool import read_csv
+from synthesis.stats.swim import combine
 
 REQUIRED = ("p", "direction")
 OPTIONAL = ("n", "label")
@@ -91,8 +92,6 @@ def read_combine_csv(path: Path) -> CombineData:
 
 def combine_csv(path: Path) -> dict[str, Any]:
     """:func:`synthesis.stats.swim.combine` on the CSV; the JSON-ready object."""
-    from synthesis.stats.swim import combine
-
     data = read_combine_csv(path)
     result = combine(data["p"], data["direction"], data["n"], labels=data["label"])
     return result.to_dict()

@@ -13,6 +13,7 @@ from pathlib import Path
 from synthesis import records
 from synthesis.bib import Bibliography
 from synthesis.claims import Claim
+from synthesis.yamlsafe import Located
 
 __all__ = ["EvidenceBase"]
 
@@ -28,6 +29,10 @@ class EvidenceBase:
     files: dict[str, str] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     excluded: list[records.ExcludedReport] = field(default_factory=list)
+    #: The located YAML of each study record, by study id: the line of every field and
+    #: every number as printed (``2.20`` keeps its two decimals), kept at load so that
+    #: integrity checks never read a record file again.
+    sources: dict[str, Located] = field(default_factory=dict)
 
     def outcomes(
         self, question: str | None = None

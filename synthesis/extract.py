@@ -9,12 +9,19 @@ stay in the table with their reason, so the evidence map and reports can show th
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthesis import records
+from synthesis.bib import short_label
+from synthesis.errors import UserInputError
+from synthesis.vocabulary import NULL_VALUES
 
+# synthesis.stats and synthesis.integrity (numpy, scipy) are imported inside the functions
+# that compute, so validation and the evidence map load without them.
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
 
@@ -89,17 +96,71 @@ def _flag(*nums: records.Num | None) -> bool:
     return any(n is not None and n.derived for n in nums)
 
 
-def _convert(
-    data: Any, measure: str, prepost_r: float, use_implied_r: bool = True
-) -> tuple[float, float, str, bool, bool]:
-    """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable."""
-    from synthesis import stats
-    from synthesis.errors import UserInputError
+#: (yi, vi, es_method, assumed) of one row of :func:`synthesis.stats.escalc_table`.
+_Escalced = tuple[float, float, str, bool]
 
-    def one(measure_: str, cols: dict[str, float], **kw: Any) -> tuple[float, float, str, bool]:
-        frame = stats.escalc_table(measure_, {k: [v] for k, v in cols.items()}, **kw)
-        row = frame.iloc[0]
-        return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
+
+def _escalc_one(measure: str, cols: dict[str, float]) -> _Escalced:
+    from synthesis import stats
+
+    frame = stats.escalc_table(measure, {k: [v] for k, v in cols.items()})
+    row = frame.iloc[0]
+    return float(row["yi"]), float(row["vi"]), str(row["es_method"]), bool(row["assumed"])
+
+
+class _EscalcBatch:
+    """The escalc rows of one outcome, computed in one ``escalc_table`` call per measure
+    and set of inputs instead of one pandas frame per row.
+
+    :func:`effect_rows` runs its conversions twice: first with :meth:`record`, which
+    notes every row's measure and inputs (and returns NaN: no conversion branches on
+    escalc's result), then with :meth:`lookup`, after :meth:`compute`. escalc's rows
+    are independent (``to="only0"``), so a row's numbers and sentence are those of a
+    one-row call; a group whose call fails (a bad value) is left to :meth:`lookup`,
+    which computes it alone and raises the same error for the same row.
+    """
+
+    def __init__(self) -> None:
+        self.wanted: dict[tuple[str, tuple[str, ...]], list[tuple[float, ...]]] = {}
+        self.done: dict[tuple[str, tuple[str, ...], tuple[float, ...]], _Escalced] = {}
+
+    def record(self, measure: str, cols: dict[str, float]) -> _Escalced:
+        keys = tuple(cols)
+        self.wanted.setdefault((measure, keys), []).append(tuple(cols.values()))
+        return math.nan, math.nan, "", False
+
+    def compute(self) -> None:
+        from synthesis import stats
+
+        for (measure, keys), rows in self.wanted.items():
+            unique = list(dict.fromkeys(rows))
+            columns = {k: [row[i] for row in unique] for i, k in enumerate(keys)}
+            try:
+                frame = stats.escalc_table(measure, columns)
+            except UserInputError:
+                continue
+            for row, yi, vi, how, assumed in zip(
+                unique, frame["yi"], frame["vi"], frame["es_method"], frame["assumed"], strict=True
+            ):
+                self.done[(measure, keys, row)] = (float(yi), float(vi), str(how), bool(assumed))
+
+    def lookup(self, measure: str, cols: dict[str, float]) -> _Escalced:
+        found = self.done.get((measure, tuple(cols), tuple(cols.values())))
+        return found if found is not None else _escalc_one(measure, cols)
+
+
+def _convert(
+    data: Any,
+    measure: str,
+    prepost_r: float,
+    use_implied_r: bool = True,
+    one: Callable[[str, dict[str, float]], _Escalced] = _escalc_one,
+) -> tuple[float, float, str, bool, bool]:
+    """(yi, vi, es_method, derived, assumed) for one data block, or raise _NotPoolable.
+
+    ``one(measure, inputs)`` computes escalc's row (:class:`_EscalcBatch` batches it).
+    """
+    from synthesis import stats
 
     kind = data.kind
     if measure in ("ZCOR", "COR"):
@@ -143,8 +204,8 @@ def _convert(
                 "n2i": _v(data.n2),
             }
             yi, vi, how, assumed = one(measure, cols)
-            nums = (data.mean1, data.sd1, data.n1, data.mean2, data.sd2, data.n2)
-            return yi, vi, how, _flag(*nums), assumed
+            derived = _flag(data.mean1, data.sd1, data.n1, data.mean2, data.sd2, data.n2)
+            return yi, vi, how, derived, assumed
         if kind == "reported_effect":
             return _reported_difference(data, measure)
         raise _NotPoolable(
@@ -181,8 +242,8 @@ def _convert(
                 "n2i": _v(data.n2),
             }
             yi, vi, how, assumed = one(measure, cols)
-            nums = (data.events1, data.n1, data.events2, data.n2)
-            return yi, vi, how, _flag(*nums), assumed
+            derived = _flag(data.events1, data.n1, data.events2, data.n2)
+            return yi, vi, how, derived, assumed
         if kind == "reported_effect" and data.metric == measure and data.ci is not None:
             log = measure != "RD"
             est = _v(data.estimate)
@@ -290,7 +351,9 @@ def _smcc_from_prepost(
                 note = f"SD of change {sd:g} as reported"
             derived = _flag(data.mean_change, data.sd_change, data.n)
         else:
-            lo, hi = _v(data.ci_change[0]), _v(data.ci_change[1])
+            ci_change = data.ci_change
+            assert ci_change is not None  # the test above: an SD or a CI of the change
+            lo, hi = _v(ci_change[0]), _v(ci_change[1])
             sd = float(stats.sd_from_ci(lo, hi, n, level=level, dist="t"))
             note = (
                 f"SD of change {sd:.4g} derived from the {level:g}% CI of the mean change "
@@ -313,15 +376,15 @@ def _smcc_from_prepost(
     if data.mean_pre is None or data.mean_post is None:
         raise _NotPoolable("pre-post data need both means, or the mean change with its SD or CI")
     derived = _flag(data.mean_pre, data.mean_post, data.n, data.sd_pre, data.sd_post)
-    notes = []
-    sds = []
-    for which, sd, ci, n_ci in (
+    notes: list[str] = []
+    sds: list[float] = []
+    for which, sd_num, ci, n_ci in (
         ("pre", data.sd_pre, data.ci_pre, data.n_pre),
         ("post", data.sd_post, data.ci_post, data.n_post),
     ):
         m = n if n_ci is None else _v(n_ci)  # the CI of a mean reflects its own n
-        if sd is not None:
-            sds.append(_v(sd))
+        if sd_num is not None:
+            sds.append(_v(sd_num))
         elif ci is not None:
             value = float(stats.sd_from_ci(_v(ci[0]), _v(ci[1]), m, level=level, dist="t"))
             sds.append(value)
@@ -473,7 +536,6 @@ def _effect_from_p(
     data: records.Narrative, spec: records.QuestionOutcome
 ) -> tuple[float, float, str]:
     """(yi, vi, how) from a narrative result's p, direction, test and n; or _NotPoolable."""
-    from synthesis.errors import UserInputError
     from synthesis.stats import from_p
 
     measure, test = spec.measure, data.test
@@ -524,8 +586,6 @@ def _direction_and_p(
     The p value is the reported one; else the Wald p of the estimate and its variance.
     """
     from scipy.stats import norm
-
-    from synthesis.vocabulary import NULL_VALUES
 
     out: dict[str, Any] = {}
     null = NULL_VALUES.get(spec.measure)
@@ -600,8 +660,8 @@ def _analysed_n(data: Any, study: records.Study) -> tuple[float, str]:
     The data's own n (``"result"``), else the study's population n (``"study"``).
     """
     for names in (("n",), ("n1", "n2")):
-        values = [getattr(data, name, None) for name in names]
-        if all(v is not None for v in values):
+        values = [v for name in names if (v := getattr(data, name, None)) is not None]
+        if len(values) == len(names):
             return float(sum(v.value for v in values)), "result"
     return _v(study.population.n), "study"
 
@@ -650,8 +710,6 @@ def effect_rows(
         robustness grid).
     """
     from synthesis import integrity
-    from synthesis.bib import short_label
-    from synthesis.errors import UserInputError
 
     q = base.questions.get(question)
     if q is None:
@@ -665,10 +723,15 @@ def effect_rows(
             f"{', '.join(o.id for o in q.outcomes)})"
         )
     r_assumed = q.analysis.prepost_r if prepost_r is None else prepost_r
+    serving = [(s, i, oc) for s, i, oc in base.outcomes(question) if oc.outcome == outcome]
+    batch = _EscalcBatch()
+    for _, _, oc in serving:  # note every escalc row, then compute them together
+        if not isinstance(oc.data, records.Narrative):
+            with contextlib.suppress(_NotPoolable, UserInputError):
+                _convert(oc.data, spec.measure, r_assumed, use_implied_r, batch.record)
+    batch.compute()
     rows = []
-    for study, index, oc in base.outcomes(question):
-        if oc.outcome != outcome:
-            continue
+    for study, index, oc in serving:
         bib = base.bibliography
         label = study.label or (
             short_label(bib[study.citation]) if bib and study.citation in bib else study.id
@@ -691,7 +754,7 @@ def effect_rows(
         else:
             try:
                 yi, vi, how, derived, assumed = _convert(
-                    data, spec.measure, r_assumed, use_implied_r
+                    data, spec.measure, r_assumed, use_implied_r, batch.lookup
                 )
                 marked_derived, marked_assumed = _marks(data)
                 derived, assumed = derived or marked_derived, assumed or marked_assumed

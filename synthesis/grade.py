@@ -31,6 +31,7 @@ defaults a reviewer starts from):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.evidence import EvidenceBase
+    from synthesis.extract import EffectRow
 
 LEVELS = ("very low", "low", "moderate", "high")
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
@@ -117,7 +119,7 @@ class Certainty:
         return out
 
 
-def _contributing(analysis: OutcomeAnalysis) -> list:
+def _contributing(analysis: OutcomeAnalysis) -> list[EffectRow]:
     pooled = list(analysis.pooled_rows)
     if pooled:
         return pooled
@@ -132,7 +134,9 @@ def _weights(analysis: OutcomeAnalysis, rows: list) -> list[float]:
     return [1.0] * len(rows)
 
 
-def _share(rows: list, weights: list[float], predicate) -> float:  # type: ignore[no-untyped-def]
+def _share(
+    rows: list[EffectRow], weights: list[float], predicate: Callable[[EffectRow], bool]
+) -> float:
     total = sum(weights)
     if not total:
         return 0.0

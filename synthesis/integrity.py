@@ -66,18 +66,17 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
 from synthesis import records
+from synthesis.effect_p import implied_p
 from synthesis.errors import UserInputError
-from synthesis.problems import Problem, ProblemReport, Severity
-from synthesis.yamlsafe import Located, YamlError
-from synthesis.yamlsafe import load as load_yaml
+from synthesis.problems import Problem, ProblemReport, Severity, format_loc
+from synthesis.stats.conversions import events_from_percent
+from synthesis.yamlsafe import Located
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -749,14 +748,14 @@ def se_range_from_ci(
 
 
 def percent_consistent(
-    events: int, n: int, percent: float | str, decimals: int | None = None
+    events: int | float, n: int, percent: float | str, decimals: int | None = None
 ) -> bool:
     """Does ``events / n`` round to the printed percentage?
 
     Parameters
     ----------
-    events : int
-        Count, ``0 <= events <= n``.
+    events : int or float
+        Count, ``0 <= events <= n`` (a whole float such as ``12.0`` counts as 12).
     n : int
         Denominator, ``>= 1``.
     percent : float or str
@@ -792,67 +791,34 @@ def percent_consistent(
 
 @dataclass(frozen=True)
 class RecordSource:
-    """A record's file name, located YAML and text, to locate flags and read digits."""
+    """A record's file name and located YAML (field lines, numbers as printed)."""
 
     file: str
     located: Located | None = None
-    lines: tuple[str, ...] = ()
 
     def line(self, loc: Loc) -> int | None:
         """Line of ``loc`` (or its nearest located ancestor)."""
         return self.located.line_of(loc) if self.located is not None else None
 
     def decimals(self, loc: Loc, value: float) -> int:
-        """Decimals of the number at ``loc`` as written in the file (else as the float)."""
+        """Decimals of the number at ``loc`` as printed in the file (else as the float)."""
         if self.located is not None:
             for path in ((*loc, "value"), loc):
-                line = self.located.lines.get(path)
-                if line is None or not 0 < line <= len(self.lines):
+                text = self.located.printed_at(path)
+                if text is None:
                     continue
-                key = path[-1] if isinstance(path[-1], str) else None
-                dec = _decimals_in_line(self.lines[line - 1], value, key)
-                if dec is not None:
-                    return dec
+                try:
+                    if float(text.strip().rstrip("%")) == value:
+                        return decimals_of(text)
+                except (ValueError, UserInputError):
+                    continue
         return decimals_of(value)
 
 
-def _decimals_in_line(text: str, value: float, key: str | None) -> int | None:
-    text = re.sub(r"\s#.*$", "", text)
-    found = []
-    for m in _NUMBER.finditer(text):
-        try:
-            if float(m.group()) != value:
-                continue
-        except ValueError:  # pragma: no cover - the pattern only matches numbers
-            continue
-        keyed = key is not None and re.search(
-            rf"(?:^|[\s{{,]){re.escape(key)}\s*:\s*[\"']?$", text[: m.start()]
-        )
-        found.append((not keyed, m.group()))
-    if not found:
-        return None
-    return _token_decimals(sorted(found)[0][1].lstrip("+-"))
-
-
-@lru_cache(maxsize=512)
-def _read_source(path: str, file: str, _mtime: int, _size: int) -> RecordSource:
-    try:
-        located = load_yaml(Path(path))
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, YamlError):
-        return RecordSource(file)
-    return RecordSource(file, located, tuple(text.splitlines()))
-
-
 def record_source(base: EvidenceBase, study_id: str) -> RecordSource:
-    """The located text of a study's record (cached while the file is unchanged)."""
+    """A study record's file and its located YAML, as kept at load (the file is not read)."""
     file = base.files.get(study_id, f"evidence/studies/{study_id}.yaml")
-    path = Path(base.root) / file
-    try:
-        st = path.stat()
-    except OSError:
-        return RecordSource(file)
-    return _read_source(str(path), file, st.st_mtime_ns, st.st_size)
+    return RecordSource(file, base.sources.get(study_id))
 
 
 # ----------------------------------------------------------------------------- one outcome
@@ -872,8 +838,6 @@ class _OutcomeChecker:
 
     # -- helpers
     def add(self, severity: Severity, loc: Loc, message: str, code: str) -> None:
-        from synthesis.problems import format_loc
-
         self.flags.append(
             Problem(
                 severity, self.source.file, self.source.line(loc), format_loc(loc), message, code
@@ -1164,12 +1128,11 @@ class _OutcomeChecker:
 
     def effect_vs_p(self, d: records.ReportedEffect) -> None:
         """A reported d/g/SMD (or MD, OR, RR, HR) against its reported p [``effect-p``]."""
-        from synthesis.effect_p import implied_p
-
         if d.p is None or d.statistic is not None or not 0 < d.p.value <= 1:
             return
         est, loc = d.estimate.value, self.at("estimate")
-        h, df, f = _half(self.dec(loc, est)), None, float
+        h, df = _half(self.dec(loc, est)), None
+        f: Callable[[float], float] = float
         if d.metric in ("d", "g", "SMD") and (d.n is not None or d.n1 is not None):
             if d.n1 is not None and d.n2 is not None:
                 n1, n2 = d.n1.value, d.n2.value
@@ -1303,8 +1266,6 @@ class _OutcomeChecker:
         self.single_n(d.n)
 
     def proportion(self, d: records.Proportion) -> None:
-        from synthesis.stats.conversions import events_from_percent
-
         if d.percent is None or not d.n.value.is_integer() or d.n.value < 1:
             return
         n = int(d.n.value)

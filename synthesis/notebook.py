@@ -51,6 +51,9 @@ from synthesis.swim_outcomes import question_swim
 from synthesis.validate import load_evidence
 from synthesis.verdicts import claim_results
 
+# synthesis.plots, synthesis.stats.influence and synthesis.integrity (numpy, scipy, and
+# matplotlib when drawing) are imported by the cells that use them, so planning a build
+# (synthesis.jobs imports this module) loads without them.
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -123,7 +126,7 @@ def load(root: Path | None = None) -> EvidenceBase:
 
         try:
             with open(shared, "rb") as fh:
-                return pickle.load(fh)  # type: ignore[no-any-return]
+                return pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass  # validate instead
     return load_evidence(root or project_root())

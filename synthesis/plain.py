@@ -17,6 +17,7 @@ from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.records import Question, QuestionOutcome
+    from synthesis.robustness import Variant
 
 
 def fmt_value(x: float, measure: str) -> str:
@@ -477,7 +478,7 @@ CATEGORY_WORDS = {
 }
 
 
-def robustness_sentence(analysis: OutcomeAnalysis, cells: list) -> str:  # type: ignore[type-arg]
+def robustness_sentence(analysis: OutcomeAnalysis, cells: list[Variant]) -> str:
     """The commissioner's sentence: does the conclusion hang on an analytic choice?
 
     ``cells`` is :func:`synthesis.robustness.grid`; "" when nothing is pooled. Names each

@@ -4,7 +4,7 @@ Every function returns a :class:`SvgFigure`: notebooks display it as inline SVG,
 same inputs always give byte-identical SVG (fixed ``svg.hashsalt``, no date metadata,
 text as SVG text), so two builds of a report are identical.
 
-matplotlib (about 0.5 s to import) is imported inside the functions that draw, so
+matplotlib is slow to import, so it is imported inside the functions that draw:
 ``import synthesis`` and the command line do not load it until a figure is made.
 """
 
@@ -22,6 +22,7 @@ from synthesis.stats.swim import ALBATROSS_DESIGNS, albatross_n
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from synthesis.analysis import OutcomeAnalysis
@@ -453,7 +454,7 @@ def rob_level(judgement: str) -> str:
     return ROB_JUDGEMENTS.get(judgement.strip().lower(), "unclear")
 
 
-def _rob_cell(ax, x: float, y: float, level: str, size: float = 150) -> None:  # type: ignore[no-untyped-def]
+def _rob_cell(ax: Axes, x: float, y: float, level: str, size: float = 150) -> None:
     colour, symbol = ROB_LEVELS[level]
     ax.scatter([x], [y], s=size, color=colour, edgecolors="#444444", linewidths=0.6, zorder=3)
     if symbol:
@@ -840,7 +841,10 @@ def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
             fontsize=7,
             va="top",
         )
-        title = f"Effect direction plot: {n_rows} studies, {n_cols} outcomes"
+        title = (
+            f"Effect direction plot: {n_rows} stud{'y' if n_rows == 1 else 'ies'}, "
+            f"{n_cols} outcome{'' if n_cols == 1 else 's'}"
+        )
         ax.set_title(title, loc="left", fontsize=10, pad=40)
         fig.subplots_adjust(left=0.35)
     return SvgFigure(fig, title, _effect_direction_alt(cols))

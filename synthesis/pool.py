@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from synthesis.errors import UserInputError
+from synthesis.stats import MEASURES, escalc_table, rma
+from synthesis.stats.transforms import backtransform
 from synthesis.vocabulary import POOL_JSON_FIELDS, QUESTION_MEASURES
 
 #: Keys of the JSON object ``synthesis pool --json`` prints (the CLI contract).
@@ -168,8 +170,6 @@ def pool_csv(
 ) -> dict[str, Any]:
     """Compute effect sizes with :func:`synthesis.stats.escalc_table` and pool them with
     :func:`synthesis.stats.rma`; return the JSON-ready result (keys :data:`JSON_KEYS`)."""
-    from synthesis.stats import MEASURES, escalc_table, rma
-
     table = read_csv(path)
     frame = table.frame
     if measure is None:
@@ -225,8 +225,6 @@ _SCALES = {
 def _natural_scale(fit: Any, measure: str, frame: Any) -> dict[str, Any] | None:
     """Estimate, CI and PI back-transformed to the reporting scale (as metafor's predict)."""
     import numpy as np
-
-    from synthesis.stats.transforms import backtransform
 
     if measure not in _SCALES:
         return None

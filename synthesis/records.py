@@ -30,6 +30,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from synthesis import vocabulary
+from synthesis.claims import Claim
 from synthesis.vocabulary import (
     LEVEL_MAX,
     LEVEL_MIN,
@@ -819,8 +820,6 @@ class Question(_Model):
 def json_schemas() -> dict[str, str]:
     """JSON Schema text of a study record and of a question, keyed by file name."""
     import json
-
-    from synthesis.claims import Claim
 
     schemas = {
         "study.schema.json": Study.model_json_schema(),

@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthesis import changes
+from synthesis import jobs as planning
 from synthesis.buildinfo import (
     digest_json,
     distribution_version,
@@ -61,6 +63,7 @@ from synthesis.buildinfo import (
     sha256_file,
     strip_for_key,
 )
+from synthesis.cluster import connect, execute_on_cluster
 from synthesis.errors import UserInputError
 from synthesis.export import export_package
 from synthesis.kernel import (
@@ -76,6 +79,7 @@ from synthesis.kernel import (
 )
 from synthesis.pages import Renderer, render_index, write_pdf
 from synthesis.swap import build_lock, folder_mode, restore_killed_swap, swap_into_place
+from synthesis.validate import validate
 
 if TYPE_CHECKING:
     from synthesis.evidence import EvidenceBase
@@ -391,8 +395,6 @@ async def _pipeline(
                 started = time.monotonic()
                 try:
                     if client is not None:
-                        from synthesis.cluster import execute_on_cluster
-
                         slim = dataclasses.replace(job, previous=None, reused=None)
                         job.notebook = from_worker(
                             await execute_on_cluster(
@@ -458,6 +460,7 @@ def build_reports(
     question: str | None = None,
     params: dict[str, Any] | None = None,
     scheduler: str | None = None,
+    stamp: dict[str, Any] | None = None,
 ) -> BuildResult:
     """Execute the project's notebooks and write ``reports/``.
 
@@ -492,6 +495,11 @@ def build_reports(
         Address of a Dask distributed scheduler (``tcp://host:8786``): the notebooks
         are executed on its workers (:mod:`synthesis.cluster`), which must see the
         project at the same path. Pages are the same as from a local build.
+    stamp : dict, optional
+        ``{"digest": synthesis.uptodate.stamp(...), "warnings": [...]}``, taken before
+        validating: stored in the manifest, so that the next ``synthesis build`` with
+        nothing changed can stop at once (:func:`synthesis.uptodate.unchanged`).
+        Left out of a ``question`` build, which does not rebuild every page.
 
     Returns
     -------
@@ -508,8 +516,6 @@ def build_reports(
         No notebook to build, an unreadable notebook, an unknown question, or another
         build running.
     """
-    from synthesis import jobs as planning
-
     started = time.monotonic()
     root = Path(root).resolve()
     lock = threading.Lock()
@@ -526,8 +532,6 @@ def build_reports(
         raise UserInputError(f"jobs must be at least 1, got {parallel}")
     valid = base is not None  # the caller validated it
     if base is None:
-        from synthesis.validate import validate
-
         base, checked = validate(root)
         valid = checked.ok
     params = dict(params or {})
@@ -658,8 +662,6 @@ def build_reports(
             job.evidence_file = evidence_file
         client = None
         if scheduler is not None and any(j.reused is None and j.notebook is None for j in job_list):
-            from synthesis.cluster import connect
-
             client = connect(scheduler)
             say(f"executing notebooks on the Dask cluster at {scheduler}")
         reports.parent.mkdir(parents=True, exist_ok=True)  # reports-variants/
@@ -690,6 +692,8 @@ def build_reports(
             manifest = _manifest(prov, job_list, tmp, data_key)
             if pdf_error:
                 manifest["pdf_error"] = pdf_error
+            elif stamp is not None and question is None:  # a complete build: reusable
+                manifest["stamp"] = stamp
             (tmp / "manifest.json").write_text(
                 json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
                 encoding="utf-8",
@@ -759,8 +763,6 @@ def _write_data(
 
 def _what_changed(job: _Job) -> None:
     """Find the notebook's results and what changed; put the box at the top of its pages."""
-    from synthesis import changes
-
     job.results = changes.results_from_notebook(job.notebook)
     found, job.updated_at = changes.next_version(
         job.previous, job.inputs, job.results, job.labels, job.rendered_at

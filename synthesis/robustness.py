@@ -28,6 +28,7 @@ from synthesis.cluster import kernel_client
 from synthesis.plain import verdict
 from synthesis.vocabulary import METHODS, TESTS
 
+# synthesis.stats (numpy, scipy) is imported inside the functions that refit.
 if TYPE_CHECKING:
     import pandas as pd
 

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# synthesis.stats.swim (numpy, scipy) is imported inside the function that computes.
 if TYPE_CHECKING:
     from synthesis.analysis import OutcomeAnalysis
     from synthesis.extract import EffectRow

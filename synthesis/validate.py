@@ -573,6 +573,7 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         base.studies[study.id] = study
         base.files[study.id] = file
         study_lines[study.id] = (file, located)
+        base.sources[study.id] = located
 
     _load_claims(root, base, report)
     _search_checks(root, base, report, question_lines)
@@ -873,7 +874,8 @@ METHOD_KEYS: frozenset[str] = frozenset(
     riley2011interpretation egger1997bias duval2000trim nuijten2016prevalence
     brown2017grim santesso2020grade campbell2020swim harrison2017albatross thomson2013effect
     hiltonboon2021effect stouffer1949american fisher1932statistical wilson1927probable
-    mcguinness2021robvis
+    mcguinness2021robvis hedges2010robust bell2002bias tipton2015small tipton2015tests
+    pustejovsky2018small
     page2021prisma""".split()
 )
 

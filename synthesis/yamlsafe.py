@@ -17,7 +17,6 @@ and reports.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +64,10 @@ class Located:
 
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    #: The text of every scalar that reads as a number, as printed in the file
+    #: (``"2.20"`` keeps its trailing zero; ``"86%"`` its sign), by field path: the
+    #: printed digits of each number, kept at load so no later stage reads the file again.
+    printed: dict[Path_, str] = field(default_factory=dict)
 
     def line_of(self, path: Path_) -> int | None:
         """Line of ``path``, or of its nearest located ancestor."""
@@ -74,6 +77,15 @@ class Located:
                 return self.lines[path]
             path = path[:-1]
         return self.lines.get(())
+
+    def printed_at(self, path: Path_) -> str | None:
+        """The number at ``path`` as printed in the file (``None`` if it is not a number).
+
+        >>> located = loads("sd: 2.20\\nci: [0.10, '0.50']\\n")
+        >>> located.printed_at(("sd",)), located.printed_at(("ci", 1))
+        ('2.20', '0.50')
+        """
+        return self.printed.get(tuple(path))
 
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#103-core-schema), for plain scalars
@@ -86,24 +98,29 @@ _INF = re.compile(r"([-+]?)\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
 _OCT_HEX = re.compile(r"[-+]?0(o[0-7]+|x[0-9a-fA-F]+)")
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+#: First characters of the plain scalars that are not text: null (~, null), booleans and
+#: numbers (digits, signs, .5, .inf, .nan).
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfF")
 #: Longest integer accepted, in digits (no count or measurement needs more).
 MAX_DIGITS = 30
 #: Format characters that reorder or hide text (bidirectional overrides and isolates).
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+#: Unicode category Cc (U+0000-U+001F, U+007F-U+009F) except tab and newline, and _BIDI.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(_BIDI)) + "]")
+
+
 def _check_text(value: str, line: int | None) -> None:
     """Refuse control characters (other than tab and newline) and bidi overrides."""
-    for i, ch in enumerate(value):
-        if ch in "\t\n":
-            continue
-        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
-            where = value[:i].count("\n")
-            raise YamlError(
-                f"control character U+{ord(ch):04X} in text {value[:40]!r}: records hold "
-                "printable text only (remove it; escapes like \\0 or \\e are not allowed)",
-                None if line is None else line + where,
-            )
+    found = _CONTROL.search(value)
+    if found is not None:
+        where = value[: found.start()].count("\n")
+        raise YamlError(
+            f"control character U+{ord(found.group()):04X} in text {value[:40]!r}: records "
+            "hold printable text only (remove it; escapes like \\0 or \\e are not allowed)",
+            None if line is None else line + where,
+        )
 
 
 def plain_value(text: str, line: int | None = None) -> Any:
@@ -116,6 +133,8 @@ def plain_value(text: str, line: int | None = None) -> Any:
     ...
     synthesis.yamlsafe.YamlError: integer '012' has a leading zero: ...
     """
+    if text and text[0] not in _SPECIAL_START:
+        return text  # no null, bool or number starts otherwise
     if _NULL.fullmatch(text):
         return None
     if _TRUE.fullmatch(text):
@@ -199,46 +218,17 @@ def loads(text: str) -> Located:
     stack: list[list[Any]] = []
     documents = 0
     root: Any = None
+    printed = located.printed
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            line = event.start_mark.line + 1 if event.start_mark else None
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise YamlError(
-                        "more than one YAML document ('---'): one record per file", line
-                    )
-                continue
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise YamlError(
-                    "YAML anchors and aliases (&name, *name) are not allowed in records: "
-                    "write the value out",
-                    line,
-                )
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                if event.tag not in _STANDARD_TAGS:
-                    raise YamlError(
-                        f"YAML tag {event.tag!r} is not allowed: records hold plain data only",
-                        line,
-                    )
-                if len(stack) >= MAX_DEPTH:
-                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
-                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                path = _child_path(stack, line, located)
-                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
-                    raise YamlError("a mapping or list cannot be used as a key", line)
-                _attach(stack, container)
-                stack.append([container, path, _NO_KEY, None])
-                continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                done = stack.pop()
-                if not stack:
-                    root = done[0]
-                continue
-            if isinstance(event, yaml.ScalarEvent):
+            kind = type(event)
+            if kind is yaml.ScalarEvent:  # most events: test it first
+                if event.anchor:
+                    raise _alias_error(event)
                 value = _scalar(event)
-                if stack and isinstance(stack[-1][0], dict) and stack[-1][2] is _NO_KEY:
-                    top = stack[-1]
+                top = stack[-1] if stack else None
+                if top is not None and top[2] is _NO_KEY and type(top[0]) is dict:
+                    line = event.start_mark.line + 1 if event.start_mark else None
                     if not isinstance(value, (str, int, float, bool)) or value is None:
                         raise YamlError(f"key {value!r} is not a plain name", line)
                     key = str(value) if not isinstance(value, str) else value
@@ -247,12 +237,46 @@ def loads(text: str) -> Located:
                     top[2] = key
                     top[3] = line
                     continue
-                path = _child_path(stack, line, located)
-                if not stack:
+                path = _child_path(stack, event, located)
+                if _is_number_text(event.value, value):
+                    printed[path] = event.value
+                if top is None:
                     root = value
                 else:
-                    _attach(stack, value)
+                    _attach(top, value)
                 continue
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor:
+                    raise _alias_error(event)
+                if event.tag not in _STANDARD_TAGS:
+                    raise YamlError(
+                        f"YAML tag {event.tag!r} is not allowed: records hold plain data only",
+                        line,
+                    )
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", line)
+                container: Any = {} if kind is yaml.MappingStartEvent else []
+                if stack and type(stack[-1][0]) is dict and stack[-1][2] is _NO_KEY:
+                    raise YamlError("a mapping or list cannot be used as a key", line)
+                path = _child_path(stack, event, located)
+                if stack:
+                    _attach(stack[-1], container)
+                stack.append([container, path, _NO_KEY, None])
+                continue
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = stack.pop()
+                if not stack:
+                    root = done[0]
+                continue
+            if kind is yaml.AliasEvent:
+                raise _alias_error(event)
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise YamlError(
+                        "more than one YAML document ('---'): one record per file", line
+                    )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "syntax error"
@@ -271,13 +295,35 @@ class _NoKey:
 _NO_KEY = _NoKey()
 
 
-def _child_path(stack: list[list[Any]], line: int | None, located: Located) -> Path_:
+def _alias_error(event: yaml.Event) -> YamlError:
+    line = event.start_mark.line + 1 if event.start_mark else None
+    return YamlError(
+        "YAML anchors and aliases (&name, *name) are not allowed in records: write the value out",
+        line,
+    )
+
+
+def _is_number_text(text: str, value: Any) -> bool:
+    """Whether a scalar is a number as printed (plain, or quoted like ``"0.50"``, ``"86%"``)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return bool(text.lstrip()[:1] in _NUMBER_START and _NUMBER_TEXT.fullmatch(text))
+
+
+_NUMBER_START = frozenset("0123456789+-.")
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*%?\s*")
+
+
+def _child_path(stack: list[list[Any]], event: yaml.Event, located: Located) -> Path_:
     """Path of the node about to be attached, recording its line."""
+    line = event.start_mark.line + 1 if event.start_mark else None
     if not stack:
         path: Path_ = ()
     else:
         container, parent, key, key_line = stack[-1]
-        if isinstance(container, dict):
+        if type(container) is dict:
             path = (*parent, key)
             line = key_line or line
         else:
@@ -287,11 +333,8 @@ def _child_path(stack: list[list[Any]], line: int | None, located: Located) -> P
     return path
 
 
-def _attach(stack: list[list[Any]], value: Any) -> None:
-    if not stack:
-        return
-    top = stack[-1]
-    if isinstance(top[0], dict):
+def _attach(top: list[Any], value: Any) -> None:
+    if type(top[0]) is dict:
         top[0][top[2]] = value
         top[2] = _NO_KEY
     else:

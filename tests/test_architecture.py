@@ -120,3 +120,148 @@ def test_the_fit_path_never_imports_pymare():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------- function-level imports
+
+#: Third-party libraries that cost a noticeable share of a second (or seconds) to import.
+HEAVY = frozenset(
+    {
+        "numpy", "scipy", "pandas", "matplotlib", "pymare", "dask", "distributed",
+        "weasyprint", "nbconvert", "nbclient", "nbformat", "docx", "bs4", "bibtexparser",
+        "citeproc", "cairosvg",
+    }
+)  # fmt: skip
+
+#: Modules whose every function-level import of the package is deliberate, and why.
+LAZY_MODULES = {
+    "synthesis.cli": "each command imports its modules when it runs, so `synthesis --help` "
+    "loads no numpy, pandas or pydantic",
+}
+
+#: (importer, imported) pairs imported inside a function because the imported module loads
+#: a heavy library (numpy and scipy, through synthesis.stats or synthesis.integrity; or
+#: matplotlib's callers in synthesis.plots) that the importer does not otherwise need: so
+#: `synthesis validate`, `synthesis map` and the records layer start without them.
+#: test_lazy_imports_defer_a_heavy_library checks that each still does.
+LAZY_FOR_HEAVY = {
+    ("synthesis.analysis", "synthesis.stats"),
+    ("synthesis.extract", "synthesis.integrity"),
+    ("synthesis.extract", "synthesis.stats"),
+    ("synthesis.notebook", "synthesis.integrity"),
+    ("synthesis.notebook", "synthesis.plots"),
+    ("synthesis.notebook", "synthesis.stats.influence"),
+    ("synthesis.robustness", "synthesis.stats"),
+    ("synthesis.swim_outcomes", "synthesis.stats.swim"),
+}
+
+
+def _own_targets(node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+    """The package's modules an import statement loads (``from synthesis import x``: x)."""
+    if isinstance(node, ast.Import):
+        return {a.name for a in node.names if a.name.split(".")[0] == "synthesis"}
+    if node.level:  # relative imports are the package's own too
+        return {"synthesis.<relative>"}
+    if node.module == "synthesis":
+        return {
+            f"synthesis.{a.name}" if f"synthesis.{a.name}" in modules else "synthesis"
+            for a in node.names
+        }
+    if node.module and node.module.split(".")[0] == "synthesis":
+        return {node.module}
+    return set()
+
+
+def function_level_imports(source: str, modules: set[str]) -> list[tuple[int, str]]:
+    """(line, module) of every import of the package's own modules inside a function."""
+    found = []
+    for fn in ast.walk(ast.parse(source)):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in fn.body:
+                for child in ast.walk(node):
+                    if isinstance(child, ast.Import | ast.ImportFrom):
+                        found += [(child.lineno, m) for m in _own_targets(child, modules)]
+    return sorted(set(found))  # a nested function's imports are seen from each def around it
+
+
+def _all_function_level_imports() -> dict[tuple[str, str], list[str]]:
+    """(importer, imported) -> the places (``file:line``) where it happens in a function."""
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    out: dict[tuple[str, str], list[str]] = {}
+    for name, path in sorted(paths.items()):
+        for line, target in function_level_imports(path.read_text(encoding="utf-8"), set(paths)):
+            where = f"{path.relative_to(PACKAGE.parent)}:{line}"
+            out.setdefault((name, target), []).append(where)
+    return out
+
+
+def _heavy_loaded(module: str, paths: dict[str, Path], seen: set[str] | None = None) -> set[str]:
+    """Heavy libraries that importing ``module`` loads (its parents' and imports' too)."""
+    seen = set() if seen is None else seen
+    if module in seen or module not in paths:
+        return set()
+    seen.add(module)
+    parts = module.split(".")
+    found = set()
+    for parent in (".".join(parts[:i]) for i in range(1, len(parts))):
+        found |= _heavy_loaded(parent, paths, seen)
+    tree = ast.parse(paths[module].read_text(encoding="utf-8"))
+    for node in _runtime_nodes(tree.body, top_level_only=True):
+        if isinstance(node, ast.Try):  # an optional import at module level still runs
+            for inner in node.body:
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    node = inner
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names} & HEAVY
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found |= {node.module.split(".")[0]} & HEAVY
+    for target in _imports(paths[module], top_level_only=True):
+        found |= _heavy_loaded(target, paths, seen)
+    return found
+
+
+def test_own_modules_are_imported_at_module_level():
+    """An import of the package's own module inside a function hides a dependency; with no
+    cycle to dodge, it belongs at the top unless it defers a heavy library (listed above)."""
+    hidden = [
+        f"{where}: {importer} imports {imported} inside a function"
+        for (importer, imported), places in _all_function_level_imports().items()
+        if importer not in LAZY_MODULES and (importer, imported) not in LAZY_FOR_HEAVY
+        for where in places
+    ]
+    assert not hidden, "\n".join(hidden)
+
+
+def test_lazy_imports_defer_a_heavy_library():
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    found = _all_function_level_imports()
+    for importer, imported in sorted(LAZY_FOR_HEAVY):
+        assert (importer, imported) in found, f"{importer} -> {imported}: no longer lazy; unlist it"
+        deferred = _heavy_loaded(imported, paths) - _heavy_loaded(importer, paths)
+        assert deferred, f"{importer} -> {imported} defers nothing heavy: import it at the top"
+
+
+def test_function_level_import_finder():
+    source = (
+        "from synthesis import records\n"
+        "def f():\n"
+        "    import json\n"
+        "    from synthesis.stats import rma\n"
+        "    def g():\n"
+        "        from synthesis import plots\n"
+        "    return rma\n"
+    )
+    modules = {"synthesis", "synthesis.plots", "synthesis.records", "synthesis.stats"}
+    assert function_level_imports(source, modules) == [
+        (4, "synthesis.stats"),
+        (6, "synthesis.plots"),
+    ]
+
+
+def test_the_command_line_starts_without_heavy_libraries():
+    code = "import sys, synthesis, synthesis.cli\nprint(' '.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {m.split(".")[0] for m in out.stdout.split()}
+    assert not loaded & (HEAVY | {"pydantic", "yaml"}), sorted(
+        loaded & (HEAVY | {"pydantic", "yaml"})
+    )

@@ -76,6 +76,28 @@ def test_latex_to_unicode_with_pylatexenc():
     assert bib["u"].get("doi") == "10.1000/x_y"
 
 
+def test_text_without_markup_skips_the_latex_parser_with_the_same_result():
+    # clean_latex hands text to pylatexenc only when it holds something pylatexenc
+    # changes; everywhere else the two must agree exactly (whitespace normalised)
+    import string
+
+    from synthesis.bib import _LATEX, _LATEX_MARKUP, clean_latex
+
+    def parsed(text: str) -> str:
+        return re.sub(r"\s+", " ", _LATEX.latex_to_text(text).replace("\xa0", " ")).strip()
+
+    chars = [*string.punctuation, "a", "Z", "1", " ", "\n", "é", "\u2013", "\xa0"]
+    samples = [f"x{a}{b}y {a}{b} {a}" for a in chars for b in chars]
+    samples += ["O'Brien & Co.", "Smith, J. and van der Berg, A.", "1--10", "n = 30; 50%"]
+    plain = [s for s in samples if not _LATEX_MARKUP.search(s)]
+    assert len(plain) > 1000  # most samples take the fast path
+    for text in plain:
+        assert clean_latex(text) == parsed(text), text
+    for text in samples:
+        if _LATEX_MARKUP.search(text):
+            assert clean_latex(text) == parsed(text), text
+
+
 def test_name_splitting_with_bibtexparser():
     bib = parse_bibliography(
         "@article{b, author = {Jan van der Berg and Joiner, Jr., Thomas E. and "

@@ -122,7 +122,7 @@ def test_key_messages_two_to_four_each_with_certainty(base, analyses):
         levels = {level for _, level in messages}
         assert levels <= {"high", "moderate", "low", "very low", "no evidence", ""}
     q1 = brief.key_messages(base, analyses["q1_alliance"])
-    assert q1[-1][0].startswith("Of the 18 studies found, 1 give")
+    assert q1[-1][0].startswith("Of the 18 studies found, 1 gives")
     q2 = brief.key_messages(base, analyses["q2_mindfulness_training"])
     # the two low-certainty findings lead, with their comparison named
     assert q2[0][1] == q2[1][1] == "low"

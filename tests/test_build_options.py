@@ -82,13 +82,19 @@ def test_no_pdf_writes_html_only_then_pdf_without_executing(project: Path) -> No
     reports = project / "reports"
     assert not list(reports.rglob("*.pdf"))
     assert (reports / "commissioner" / "q1_first.html").is_file()
-    assert ".pdf" not in read(reports / "index.html")
+    index = read(reports / "index.html")
+    assert ".pdf" not in index and "Summary (PDF)" not in index  # it says what was built
+    assert "summary for commissioners (web page and Word document, without code)" in index
+    assert "PDF version" not in read(reports / "commissioner" / "q1_first.html")
     manifest = json.loads(read(reports / "manifest.json"))
     assert all("commissioner_pdf" not in e["outputs"] for e in manifest["notebooks"])
     # asking for PDFs later renders them from the cache: nothing is executed again
     second = build_reports(project)
     assert second.executed == ()
     assert (reports / "commissioner" / "q1_first.pdf").read_bytes()[:4] == b"%PDF"
+    index = read(reports / "index.html")
+    assert "summary for commissioners (web page, PDF and Word document, without code)" in index
+    assert 'href="q1_first.pdf">PDF version' in read(reports / "commissioner" / "q1_first.html")
 
 
 def test_failing_pdf_step_keeps_html_and_says_what_to_install(
@@ -105,6 +111,9 @@ def test_failing_pdf_step_keeps_html_and_says_what_to_install(
     reports = project / "reports"
     assert (reports / "commissioner" / "q2_second.html").is_file()
     assert not list(reports.rglob("*.pdf"))
+    for name in ("q1_first", "q2_second"):  # no link to a PDF that is not there
+        assert "PDF version" not in read(reports / "commissioner" / f"{name}.html")
+    assert "(web page and Word document, without code)" in read(reports / "index.html")
     manifest = json.loads(read(reports / "manifest.json"))
     assert "libpango" in manifest["pdf_error"]
     # the next build (libraries installed) tries the PDFs again
@@ -162,3 +171,40 @@ def test_bad_param_is_a_user_error(project: Path, capsys: pytest.CaptureFixture[
     assert "unknown key 'estimator' (allowed: method, test, level, prepost_r, style)" in (
         capsys.readouterr().err
     )
+
+
+def test_summary_formats_examples_run() -> None:
+    import doctest
+
+    assert doctest.testmod(pages, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_an_unchanged_build_stops_before_validating(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import synthesis.validate
+
+    def build() -> str:
+        assert main(["build", "--root", str(project), "--no-pdf"]) == 0
+        return capsys.readouterr().out
+
+    assert "validating" in build()
+    manifest = project / "reports" / "manifest.json"
+    written = read(manifest)
+    assert json.loads(written)["stamp"]["digest"]
+    with monkeypatch.context() as m:
+        m.setattr(synthesis.validate, "validate", lambda *a, **k: pytest.fail("validated"))
+        out = build()
+        assert "nothing changed since the build of" in out and "is up to date" in out
+        assert read(manifest) == written  # nothing was rewritten
+    # a page edited or deleted, a changed question file, other options: a real build
+    page = project / "reports" / "commissioner" / "q1_first.html"
+    page.write_text(read(page) + " ", encoding="utf-8")
+    assert "validating" in build() and "up to date" in build()
+    question = project / "evidence" / "questions" / "q2_second.yaml"
+    question.write_text(read(question).replace("A test question", "Another"), encoding="utf-8")
+    assert "validating" in build() and "up to date" in build()
+    assert main(["build", "--root", str(project)]) == 0  # with PDFs
+    assert "validating" in capsys.readouterr().out
+    assert main(["build", "--root", str(project), "--no-pdf", "--force"]) == 0
+    assert "validating" in capsys.readouterr().out

@@ -4,7 +4,7 @@ Every question page: plain words outside the glossary (no ``[@``, no internal id
 jargon term of :data:`synthesis.brief.JARGON`), at most 700 words above the detail,
 headings that never skip a level, figures with a real text alternative; its PDF is tagged,
 has page numbers and the provenance line in every footer, and the brief fills at most
-its first two pages. Browser checks (screenshots, overflow) are in test_report_browser.py.
+its first two pages. Browser checks (screenshots, overflow) are in test_commissioner_browser.py.
 """
 
 from __future__ import annotations

@@ -742,3 +742,39 @@ def test_module_exports_documented_codes():
         "n-arms",
     ):
         assert f"``{code}" in doc, code
+
+
+def test_numbers_keep_their_printed_digits_at_load():
+    from synthesis.yamlsafe import loads
+
+    located = loads(
+        "a: 2.20\nb: '0.50'\nc: [1.0, 86%]\nd: {value: 3.10, source: x}\n"
+        "e: text\nf: true\ng: 12\nh: 1.5e-3\n"
+    )
+    assert located.printed == {
+        ("a",): "2.20",
+        ("b",): "0.50",
+        ("c", 0): "1.0",
+        ("c", 1): "86%",
+        ("d", "value"): "3.10",
+        ("g",): "12",
+        ("h",): "1.5e-3",
+    }
+    source = integrity.RecordSource("x.yaml", located)
+    assert source.decimals(("a",), 2.2) == 2  # the float alone has one decimal
+    assert source.decimals(("d",), 3.1) == 2  # a {value: ...} mapping
+    assert source.decimals(("c", 1), 86.0) == 0
+    assert source.decimals(("a",), 9.99) == 2  # not the printed number: from the float
+
+
+def test_integrity_flags_come_from_the_loaded_base_without_reading_records(tmp_path):
+    import shutil
+
+    for name in ("evidence", "references.bib"):
+        copy = shutil.copytree if name == "evidence" else shutil.copy
+        copy(ROOT / name, tmp_path / name)
+    base = load_evidence(tmp_path)
+    before = check_evidence(base).to_json()
+    assert '"line": ' in before and base.sources  # flags are located
+    shutil.rmtree(tmp_path / "evidence" / "studies")  # nothing may read them now
+    assert check_evidence(base).to_json() == before

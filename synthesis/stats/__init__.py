@@ -12,9 +12,11 @@ module                        concern
 :mod:`~.fit`                  the one model fit (coefficients, tests, I², intervals)
 :mod:`~.rma`                  ``rma``: user input → fit → result
 :mod:`~.results`              result types and their printed, HTML and table forms
+:mod:`~.robust_result`        the result of ``robust``, printed as metafor's
 :mod:`~.influence`            ``leave1out``, ``cumul``, ``influence``
 :mod:`~.subgroup`             subgroup analyses and the test for subgroup differences
 :mod:`~.bias`                 ``regtest`` and ``trimfill``
+:mod:`~.robust`               ``robust``: cluster-robust (CR2/CR1) tests for dependent effects
 :mod:`~.many`                 many analyses at once (arrays, pandas, Dask)
 :mod:`~.pymare_io`            exchange with PyMARE (``to_pymare``, ``from_pymare``)
 ============================  ==========================================================
@@ -63,6 +65,8 @@ from synthesis.stats.results import (
     TrimfillResult,
 )
 from synthesis.stats.rma import rma
+from synthesis.stats.robust import robust
+from synthesis.stats.robust_result import RobustCoefficient, RobustResult
 from synthesis.stats.subgroup import subgroup
 from synthesis.stats.transforms import (
     backtransform,
@@ -84,6 +88,8 @@ __all__ = [
     "Coefficient",
     "MetaResult",
     "RegtestResult",
+    "RobustCoefficient",
+    "RobustResult",
     "SubgroupResult",
     "TransformedResult",
     "TrimfillResult",
@@ -117,6 +123,7 @@ __all__ = [
     "r_to_d",
     "regtest",
     "rma",
+    "robust",
     "sd_from_ci",
     "se_from_ci",
     "se_from_p",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -349,7 +349,8 @@ class MetaResult:
     backtransform = transformed
 
     # ------------------------------------------------------------------ display --
-    def __str__(self) -> str:
+    def heading_lines(self) -> list[str]:
+        """The model line, heterogeneity and its test, as metafor prints them first."""
         lines: list[str] = []
         mr = self.p > 1
         if self.method == "EE":
@@ -377,17 +378,22 @@ class MetaResult:
         lines.append(f"Test for {'Residual ' if mr else ''}Heterogeneity:")
         qname = "QE" if mr else "Q"
         lines.append(f"{qname}(df = {self.k - self.p}) = {_fmt(self.QE)}, p-val {_p_eq(self.QEp)}")
+        return lines
+
+    def __str__(self) -> str:
+        lines = self.heading_lines()
+        mr = self.p > 1
         if mr:
             lines.append("")
             if self.test in ("knha", "adhoc"):
                 lines.append(
-                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"Test of Moderators ({moderator_label(self.p)}):\n"
                     f"F(df1 = {self.QMdf[0]}, df2 = {self.QMdf[1]}) = {_fmt(self.QM)}, "
                     f"p-val {_p_eq(self.QMp)}"
                 )
             else:
                 lines.append(
-                    f"Test of Moderators (coefficients 2:{self.p}):\n"
+                    f"Test of Moderators ({moderator_label(self.p)}):\n"
                     f"QM(df = {self.QMdf[0]}) = {_fmt(self.QM)}, p-val {_p_eq(self.QMp)}"
                 )
         lines.append("")
@@ -409,7 +415,7 @@ class MetaResult:
         for r in rows:
             lines.append("  ".join(s.rjust(wd) for s, wd in zip(r, widths, strict=True)).rstrip())
         lines.append("")
-        lines.append("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1")
+        lines.append(SIGNIF_LEGEND)
         if not mr and not math.isnan(self.pi_lb):
             lines.append("")
             lines.append(
@@ -426,25 +432,22 @@ class MetaResult:
 
     def _repr_html_(self) -> str:
         stat = "tval" if self.test in ("knha", "adhoc") else "zval"
-        head = "".join(
-            f"<th>{h}</th>" for h in ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub")
-        )
-        body = "".join(
-            "<tr>"
-            + f"<th>{html.escape(c.name)}</th>"
-            + "".join(
-                f"<td>{v}</td>"
-                for v in (
-                    _fmt(c.estimate),
-                    _fmt(c.se),
-                    _fmt(c.zval),
-                    _fmt_p(c.pval),
-                    _fmt(c.ci_lb),
-                    _fmt(c.ci_ub),
+        table = html_table(
+            ("estimate", "se", stat, "pval", "ci.lb", "ci.ub"),
+            [
+                (
+                    c.name,
+                    (
+                        _fmt(c.estimate),
+                        _fmt(c.se),
+                        _fmt(c.zval),
+                        _fmt_p(c.pval),
+                        _fmt(c.ci_lb),
+                        _fmt(c.ci_ub),
+                    ),
                 )
-            )
-            + "</tr>"
-            for c in self.coefficients
+                for c in self.coefficients
+            ],
         )
         het = (
             f"k = {self.k}; method = {html.escape(self.method)}; test = {self.test}; "
@@ -458,8 +461,9 @@ class MetaResult:
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
-            f"<div><p>{html.escape(het)}</p><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>{pi}" + (f"<ul>{notes}</ul>" if notes else "") + "</div>"
+            f"<div><p>{html.escape(het)}</p>{table}{pi}"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "</div>"
         )
 
 
@@ -469,6 +473,24 @@ _LAZY = frozenset({"tau2_ci_lb", "tau2_ci_ub", "tau2_ci_truncated", "notes"})
 
 def _p_eq(p: float) -> str:
     return "< .0001" if p < 1e-4 else f"= {_fmt(p)}"
+
+
+def moderator_label(p: int) -> str:
+    """metafor's name of the tested coefficients: ``coefficient 2`` or ``coefficients 2:p``."""
+    return "coefficient 2" if p == 2 else f"coefficients 2:{p}"
+
+
+def html_table(header: Sequence[str], rows: Iterable[tuple[str, Sequence[str]]]) -> str:
+    """An HTML coefficient table: ``header`` above the value columns, one row per name."""
+    head = "".join(f"<th>{h}</th>" for h in ("", *header))
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{v}</td>" for v in values) + "</tr>"
+        for name, values in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+SIGNIF_LEGEND = "---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
 
 
 @dataclass(frozen=True)
