@@ -4,8 +4,10 @@ This is the layer the notebooks call. Every analytic choice (estimator, test, co
 level, assumed pre-post correlation) comes from the question's ``analysis`` plan and can
 be overridden per call, so a reader can change it in a notebook parameter cell.
 
-Pooling needs at least ``analysis.min_k`` independent, poolable studies; otherwise the
-result says why it was not pooled and reports the single study, if any, on its own.
+Pooling needs at least ``min_k`` independent, poolable studies (the outcome's, else the
+plan's: :mod:`synthesis.pooling_rules`, which also keeps results outside the outcome's
+time-point window or designs out, with the reason); otherwise the result says why it was
+not pooled and reports the single study on its own, or the studies side by side.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from synthesis import pooling_rules
 from synthesis.counts import count_rows
 from synthesis.extract import EffectRow, effect_rows
 
@@ -91,6 +94,12 @@ class OutcomeAnalysis:
     @property
     def k(self) -> int:
         return len(self.pooled_rows)
+
+    @property
+    def side_by_side(self) -> bool:
+        """True when two or more studies have usable numbers but fewer than the plan's
+        ``min_k``: each is shown with its own interval and no pooled number."""
+        return self.fit is None and self.k >= 2
 
     @property
     def count(self) -> OutcomeCount:
@@ -230,8 +239,9 @@ def analyse(
     -------
     OutcomeAnalysis
         Pooled with :func:`synthesis.stats.rma` [viechtbauer2010metafor]_ when at least
-        ``analysis.min_k`` independent studies are poolable; otherwise ``fit`` is None and
-        ``reason`` says why.
+        ``min_k`` independent studies are poolable (the outcome's, else the plan's);
+        otherwise ``fit`` is None and ``reason`` says why (two or more studies are then
+        shown side by side: :attr:`OutcomeAnalysis.side_by_side`).
     """
     from synthesis.stats import rma
 
@@ -248,7 +258,7 @@ def analyse(
         implied_r=implied_r,
     )
     pooled = [r for r in rows if r.status == "pooled"]
-    min_k = q.analysis.min_k
+    min_k, min_k_why = pooling_rules.min_k(q, spec)
     if not pooled:
         with_numbers = [r for r in rows if math.isfinite(r.yi)]
         if with_numbers:  # shown in grey on the forest plot: say why none is pooled
@@ -258,10 +268,13 @@ def analyse(
             reason = "no study reports usable numbers"
         return OutcomeAnalysis(q, spec, settings, rows, None, reason)
     if len(pooled) < min_k:
-        reason = (
-            f"only {len(pooled)} independent study with usable numbers; pooling needs at "
-            f"least {min_k}"
-        )
+        if len(pooled) == 1:
+            reason = f"only 1 independent study with usable numbers; pooling needs at least {min_k}"
+        else:  # shown side by side (synthesis.plain.describe, the pages' study tables)
+            reason = (
+                f"{len(pooled)} studies with usable numbers, shown side by side: the analysis "
+                f"plan pools at least {min_k}" + (f" ({min_k_why})" if min_k_why else "")
+            )
         return OutcomeAnalysis(q, spec, settings, rows, None, reason)
     fit = rma(
         [r.yi for r in pooled],

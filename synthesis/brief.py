@@ -27,6 +27,7 @@ from synthesis.bib import short_label
 from synthesis.evidence_map import data_still_needed
 from synthesis.grade import RANDOMISED, SYMBOLS, grade_outcome, statement
 from synthesis.plain import verdict
+from synthesis.pooling_rules import commissioner_span, min_k
 from synthesis.records import Num
 from synthesis.vocabulary import PROPORTION_MEASURES
 
@@ -225,6 +226,14 @@ def _absolute(a: OutcomeAnalysis) -> str:
     return f"{_num(est)} ({_num(lo)} to {_num(hi)})"
 
 
+def _side_by_side(a: OutcomeAnalysis) -> str:
+    """'not combined' for an outcome the plan does not pool ('' otherwise): no combined
+    number; each study's result is in the page's detail (forest plot and text)."""
+    if not a.side_by_side:
+        return ""
+    return "not combined"
+
+
 def _relative(a: OutcomeAnalysis) -> str:
     eff = _effect_of(a)
     if eff is None or a.measure not in ("OR", "RR"):
@@ -271,6 +280,8 @@ def sof_rows(
             comments = ["Very uncertain."]
         elif eff is not None:
             comments = [re.split(r"(?<=\.) ", statement(a, c))[0]]  # interval: in the table
+        elif a.side_by_side:
+            comments = ["Too few studies to combine."]
         elif c.studies:
             comments = ["Direction of the result only."]
         elif any(r.status == "awaiting results" for r in a.rows):
@@ -283,7 +294,7 @@ def sof_rows(
             c,
             statement(a, c),
             _relative(a),
-            _absolute(a) if eff is not None else "no numbers",
+            _absolute(a) if eff is not None else _side_by_side(a) or "no numbers",
             participants,
             " ".join(comments),
         )
@@ -479,6 +490,10 @@ def _names(items: list[str]) -> str:
 
 
 def _lower_first(text: str) -> str:
+    """``text`` with its first letter in lower case, unless it starts an abbreviation
+    ("SD of change" stays as it is, "The SD" becomes "the SD")."""
+    if text[1:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -567,8 +582,8 @@ def key_messages(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list[tu
     if len(messages) < 4 and studies:
         messages.append(
             (
-                f"Of the {len(studies)} studies found, {len(usable)} give numbers that could "
-                "be used.",
+                f"Of the {len(studies)} studies found, {len(usable)} "
+                f"give{'s' if len(usable) == 1 else ''} numbers that could be used.",
                 "",
             )
         )
@@ -762,6 +777,24 @@ def key_assumptions(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> list
             f"{values} {sds[0].unit}, each the {_lower_first(where)}: the review's assumption."
         ] = None
     return list(items)
+
+
+def pooling_rules_sentence(analyses: list[OutcomeAnalysis]) -> str:
+    """The analysis plan's pooling rules in one plain sentence ('' when it sets none):
+    the follow-up combined and the fewest studies (:mod:`synthesis.pooling_rules`). Shown
+    under the results for each outcome on both pages (the brief's word limit leaves no room
+    above them)."""
+    spans = list(
+        dict.fromkeys(commissioner_span(a.outcome) for a in analyses if a.outcome.timepoint_window)
+    )
+    k = max(min_k(a.question, a.outcome)[0] for a in analyses)
+    if not spans and k == 2:
+        return ""
+    span = f" {_names(spans)}" if spans else ""
+    return (
+        f"Results are combined only{span} and when at least {k} studies report them; "
+        "other results are shown on their own, with the reason."
+    )
 
 
 def short_gaps(base: EvidenceBase, question: str, limit: int = 2) -> tuple[list[str], int]:

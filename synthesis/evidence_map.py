@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from synthesis import pooling_rules
 from synthesis.counts import count_rows
 from synthesis.extract import effect_rows
 
@@ -83,7 +84,7 @@ def map_summary(base: EvidenceBase) -> pd.DataFrame:
                     "narrative": int(counts.get("narrative", 0)),
                     "awaiting": int(counts.get("awaiting results", 0)),
                     "pooled_estimate": "yes"
-                    if counts.get("pooled", 0) >= q.analysis.min_k
+                    if counts.get("pooled", 0) >= pooling_rules.min_k(q, spec)[0]
                     else "no",
                 }
             )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from synthesis import records
+from synthesis import pooling_rules, records
 from synthesis.bib import short_label
 from synthesis.errors import UserInputError
 from synthesis.vocabulary import NULL_VALUES
@@ -766,9 +766,9 @@ def effect_rows(
         if status == "pooled":  # the same checks for every pooled candidate
             if not oc.pool:
                 status, reason = "excluded", oc.exclude_reason or ""
-            elif study.design not in q.designs:
-                status = "excluded"
-                reason = f"design '{study.design}' is not among the question's designs"
+            # the plan's pooling rules for this outcome (synthesis.pooling_rules)
+            elif why := pooling_rules.exclusion(q, spec, study.design, oc):
+                status, reason = "excluded", why
             elif not (math.isfinite(yi) and math.isfinite(vi) and vi > 0):
                 status, reason = "not poolable", f"effect size could not be computed: {how}"
             # Integrity block (synthesis.integrity, `synthesis check`): a record whose

@@ -21,7 +21,8 @@ defaults a reviewer starts from):
   difference, or (single-group proportions) spans more than one band; -1 for fewer
   participants than the optimal information size (400 for continuous and correlation
   outcomes, 300 otherwise); at most -2 in all. With no effect estimate at all: -2. A
-  single study: at least -1;
+  single study, or studies the plan shows side by side (judged on the range their
+  intervals cover): at least -1;
 * publication bias: assessed with Egger's test when k >= 10 (p < 0.10: -1); otherwise not
   assessed, and said so;
 * large effect (observational evidence only, nothing rated down): +1 for |r| >= 0.5,
@@ -42,6 +43,7 @@ from synthesis.plain import (
     fmt_interval,
     fmt_value,
     informative_statement,
+    side_by_side_text,
     verdict,
     votes_sentence,
 )
@@ -266,7 +268,13 @@ def _imprecision(analysis: OutcomeAnalysis, participants: int) -> GradeStep:
     m = analysis.measure
     ois = 400 if m in ("SMD", "SMCC", "SMCR", "MD", "ZCOR", "COR") else 300
     problems = []
-    if nat is None:
+    if nat is None and analysis.side_by_side:
+        # not pooled by the plan: the range the studies' own intervals cover
+        table = analysis.study_table()
+        side = table[table.status == "pooled"]
+        lo, hi = float(side.ci_lb.min()), float(side.ci_ub.max())
+        problems.append("too few studies to pool")
+    elif nat is None:
         table = analysis.study_table()
         row = table[table.status == "pooled"].iloc[0]
         lo, hi = row.ci_lb, row.ci_ub
@@ -440,16 +448,8 @@ def describe(analysis: OutcomeAnalysis, base: EvidenceBase | None = None) -> str
     narrative = [r for r in analysis.rows if r.status == "narrative"]
     awaiting = [r for r in analysis.rows if r.status == "awaiting results"]
     parts = [f"No pooled estimate for {name}: {analysis.reason}."]
-    if len(single) > 1:  # the plan does not pool this few studies: shown side by side
-        side = table[table.status == "pooled"]
-        shown = [
-            f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI "
-            f"{fmt_interval(r.ci_lb, r.ci_ub, m)})"
-            if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
-            else f"{r.label}: uninformative"
-            for r in side.itertuples()
-        ]
-        parts.append("The studies side by side: " + "; ".join(shown) + ".")
+    if analysis.side_by_side:  # the plan does not pool this few studies
+        parts.append(f"The studies side by side: {side_by_side_text(analysis)}.")
     said_votes = votes_sentence(analysis)
     if said_votes:
         parts.append(said_votes)

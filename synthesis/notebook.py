@@ -30,6 +30,7 @@ from synthesis.brief import (
     certainty_badge,
     glossary_html,
     plain_reason,
+    pooling_rules_sentence,
     sof_html,
 )
 from synthesis.errors import UserInputError
@@ -46,6 +47,7 @@ from synthesis.plain import (
     verdict,
     votes_sentence,
 )
+from synthesis.pooling_rules import plan_text
 from synthesis.robustness import grid, grid_table
 from synthesis.swim_outcomes import question_swim
 from synthesis.validate import load_evidence
@@ -160,7 +162,39 @@ def settings_note(analyses: list[OutcomeAnalysis]) -> Any:
         f"<p>Random-effects meta-analysis: τ² estimator {_E(s.method)}, {_E(test)} tests, "
         f"{s.level:g}% intervals; pre-post correlation assumed where not reported: "
         f"{s.prepost_r:g}. Pooling needs at least "
-        f"{analyses[0].question.analysis.min_k} independent studies.</p>"
+        f"{analyses[0].question.analysis.min_k} independent studies.</p>" + pooling_plan(analyses)
+    )
+
+
+def pooling_plan(analyses: list[OutcomeAnalysis]) -> str:
+    """The plan's pooling rules per outcome (time-point window, designs, fewest studies;
+    :mod:`synthesis.pooling_rules`), as an HTML list."""
+    items = "".join(
+        f"<li><strong>{_E(a.outcome.name)}</strong>: {_E(plan_text(a.question, a.outcome))}</li>"
+        for a in analyses
+    )
+    return f'<p>Pooling rules of the analysis plan:</p><ul class="pooling-plan">{items}</ul>'
+
+
+def side_by_side_table(analysis: OutcomeAnalysis) -> str:
+    """Each study's estimate and interval for an outcome the plan does not pool: no
+    diamond, no pooled number ('' when the outcome is pooled or has one study)."""
+    if not analysis.side_by_side:
+        return ""
+    table = analysis.study_table()
+    m, level = analysis.measure, f"{analysis.settings.level:g}%"
+    body = "".join(
+        f'<tr><th scope="row">{_E(r.label)}</th><td>{_E(r.design)}</td>'
+        f"<td>{'' if not math.isfinite(r.n) else f'{r.n:.0f}'}</td><td>{_E(r.timepoint)}</td>"
+        f"<td>{_E(fmt_value(r.estimate, m))} ({_E(fmt_interval(r.ci_lb, r.ci_ub, m))})</td></tr>"
+        for r in table[table.status == "pooled"].itertuples()
+    )
+    return (
+        f'<table class="side-by-side"><caption>{_E(analysis.outcome.name)}: the studies side '
+        f"by side, not pooled ({_E(analysis.reason)})</caption><thead><tr>"
+        '<th scope="col">Study</th><th scope="col">Design</th><th scope="col">n</th>'
+        f'<th scope="col">Time point</th><th scope="col">{_E(analysis.natural_name)} '
+        f"({level} CI)</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
@@ -180,6 +214,8 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
             )
         elif len(a.pooled_rows) == 1:
             result = "one study only"
+        elif a.side_by_side:
+            result = f"not pooled: {a.k} studies side by side"
         else:
             result = "not pooled"
         c = grade_outcome(base, a)
@@ -198,6 +234,11 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         '<th scope="col">Result</th><th scope="col">In plain words</th>'
         '<th scope="col">Certainty and why</th></tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+        + (
+            f'<p class="pooling-rule">{_E(rule)}</p>'
+            if (rule := pooling_rules_sentence(analyses))
+            else ""
+        )
     )
 
 
@@ -242,7 +283,9 @@ def effect_sizes(analysis: OutcomeAnalysis) -> pd.DataFrame:
 def pooled_details(analysis: OutcomeAnalysis) -> Any:
     """The fit as metafor prints it, or why there is none."""
     if analysis.fit is None:
-        return _html(f"<p><em>Not pooled:</em> {_E(analysis.reason)}.</p>")
+        return _html(
+            f"<p><em>Not pooled:</em> {_E(analysis.reason)}.</p>" + side_by_side_table(analysis)
+        )
     nat = analysis.natural()
     extra = ""
     if nat is not None and analysis.measure not in ("SMD", "SMCC", "SMCR", "MD", "RD"):

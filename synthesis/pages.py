@@ -13,6 +13,8 @@ importing this module is cheap.
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ __all__ = [
     "TEMPLATES",
     "Renderer",
     "render_index",
+    "stack_tables",
+    "summary_formats",
     "write_pdf",
 ]
 
@@ -86,7 +90,8 @@ class Renderer:
             exclude_anchor_links=True,
         )
 
-    def _resources(self, job: _Job, prov: dict[str, Any]) -> dict[str, Any]:
+    def _resources(self, job: _Job, prov: dict[str, Any], *, pdf: bool) -> dict[str, Any]:
+        """What the templates show; ``pdf_name`` only when the page's PDF is written."""
         stem = job.path.stem
         return {
             "metadata": {"name": job.title, "path": str(job.path.parent)},
@@ -95,7 +100,7 @@ class Renderer:
                 "provenance": prov,
                 "css": self.css,
                 "html_name": f"{stem}.html",
-                "pdf_name": f"{stem}.pdf",
+                "pdf_name": f"{stem}.pdf" if pdf else None,
             },
         }
 
@@ -109,7 +114,7 @@ class Renderer:
         academic_nb = copy.deepcopy(job.notebook)
         academic_nb.metadata["title"] = job.title
         academic_html, _ = self.academic.from_notebook_node(
-            academic_nb, resources=self._resources(job, prov)
+            academic_nb, resources=self._resources(job, prov, pdf=False)
         )
 
         commissioner_nb = copy.deepcopy(job.notebook)
@@ -126,9 +131,14 @@ class Renderer:
                     continue
             cells.append(cell)
         commissioner_nb.cells = cells
-        commissioner_html, _ = self.commissioner.from_notebook_node(
-            commissioner_nb, resources=self._resources(job, prov)
-        )
+
+        def commissioner_page(pdf: bool) -> str:
+            page, _ = self.commissioner.from_notebook_node(
+                commissioner_nb, resources=self._resources(job, prov, pdf=pdf)
+            )
+            return stack_tables(str(page))
+
+        commissioner_html = commissioner_page(self.pdf and self.pdf_error is None)
 
         rel = {
             "academic_html": f"academic/{stem}.html",
@@ -144,6 +154,8 @@ class Renderer:
                 write_pdf(commissioner_html, out / rel["commissioner_pdf"], base=commissioner_path)
             except (OSError, ImportError) as exc:  # WeasyPrint's system libraries
                 self.pdf_error = _pdf_advice(exc)
+                commissioner_html = commissioner_page(False)  # no link to a missing PDF
+                commissioner_path.write_text(commissioner_html, encoding="utf-8")
         if not self.pdf or self.pdf_error is not None:
             del rel["commissioner_pdf"]
             with contextlib.suppress(OSError):
@@ -238,4 +250,98 @@ def render_index(prov: dict[str, Any], jobs: list[_Job]) -> str:
         for job in jobs
     ]
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    return env.get_template("index.html.j2").render(provenance=prov, notebooks=rows, css=css)
+    return env.get_template("index.html.j2").render(
+        provenance=prov, notebooks=rows, css=css, formats=summary_formats(rows)
+    )
+
+
+def summary_formats(rows: list[dict[str, Any]]) -> str:
+    """The formats the commissioner summaries were written in, for the index's sentence.
+
+    A format is named when every summary has it, and counted when only some have it
+    (``--no-pdf``, or PDFs that WeasyPrint could not write, leave them out).
+
+    Examples
+    --------
+    >>> summary_formats([{"commissioner_pdf": "a.pdf", "commissioner_docx": "a.docx"}])
+    'web page, PDF and Word document'
+    >>> summary_formats([{"commissioner_pdf": None, "commissioner_docx": "a.docx"}])
+    'web page and Word document'
+    >>> summary_formats([{"commissioner_pdf": "a.pdf"}, {"commissioner_pdf": None}])
+    'web page and PDF (1 of 2)'
+    """
+    formats = ["web page"]
+    for key, label in (("commissioner_pdf", "PDF"), ("commissioner_docx", "Word document")):
+        have = sum(1 for row in rows if row.get(key))
+        if have and have == len(rows):
+            formats.append(label)
+        elif have:
+            formats.append(f"{label} ({have} of {len(rows)})")
+    if len(formats) == 1:
+        return formats[0]
+    return ", ".join(formats[:-1]) + " and " + formats[-1]
+
+
+_TABLE = re.compile(r"<table\b[^>]*>.*?</table>", re.S)
+_HEAD = re.compile(r"<thead\b[^>]*>(.*?)</thead>", re.S)
+_ROW = re.compile(r"<tr\b[^>]*>.*?</tr>", re.S)
+_HEADER_CELL = re.compile(r"<th\b[^>]*>(.*?)</th>", re.S)
+_CELL = re.compile(r"<(td|th)\b([^>]*)>")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def stack_tables(page: str, *, min_columns: int = 4) -> str:
+    """Let wide tables stack into one card per row on a narrow screen.
+
+    Every table with one header row of at least ``min_columns`` columns gets the class
+    ``stack`` and each body cell a ``data-label`` with its column's header; the
+    stylesheet (``report.css``) then shows such a table, on screens under 40rem, as a
+    list of rows whose cells each start with their label, instead of columns cut off
+    at the right of a phone. Wider screens and print see the table unchanged.
+
+    Examples
+    --------
+    >>> stack_tables("<table><thead><tr><th>A</th><th>B</th></tr></thead>"
+    ...              "<tbody><tr><td>1</td><td>2</td></tr></tbody></table>", min_columns=2)
+    '<table class="stack"><thead><tr><th>A</th><th>B</th></tr></thead><tbody><tr><td \
+data-label="A">1</td><td data-label="B">2</td></tr></tbody></table>'
+    """
+
+    def one(match: re.Match[str]) -> str:
+        table = match.group(0)
+        head = _HEAD.search(table)
+        if head is None or "<table" in table[1:]:
+            return table
+        rows = _ROW.findall(head.group(1))
+        if len(rows) != 1 or "colspan" in rows[0]:
+            return table
+        labels = [
+            " ".join(html.unescape(_TAG.sub("", c)).split()) for c in _HEADER_CELL.findall(rows[0])
+        ]
+        if len(labels) < min_columns:
+            return table
+
+        def label_row(row: re.Match[str]) -> str:
+            column = 0
+
+            def label_cell(cell: re.Match[str]) -> str:
+                nonlocal column
+                tag, attrs = cell.groups()
+                column += 1
+                if "colspan" in attrs or column > len(labels) or not labels[column - 1]:
+                    return cell.group(0)
+                return f'<{tag}{attrs} data-label="{html.escape(labels[column - 1])}">'
+
+            return _CELL.sub(label_cell, row.group(0))
+
+        body = _ROW.sub(label_row, table[head.end() :])
+        opening = re.match(r"<table\b([^>]*)>", table)
+        assert opening is not None
+        attrs = opening.group(1)
+        if re.search(r'\bclass="', attrs):
+            attrs = re.sub(r'\bclass="', 'class="stack ', attrs, count=1)
+        else:
+            attrs += ' class="stack"'
+        return f"<table{attrs}>" + table[opening.end() : head.end()] + body
+
+    return _TABLE.sub(one, page)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, overload
 
+from synthesis.pooling_rules import min_k
 from synthesis.swim_outcomes import outcome_swim
 from synthesis.vocabulary import NULL_VALUES, PROPORTION_MEASURES
 
@@ -358,6 +359,8 @@ def statement(analysis: OutcomeAnalysis, certainty: str) -> str:
     name = _name(analysis)
     if certainty == "no evidence":
         return f"No evidence yet on {name}."
+    if analysis.side_by_side:
+        return side_by_side_statement(analysis)
     ends = interval(analysis)
     if ends is None:
         table = analysis.study_table()
@@ -368,6 +371,32 @@ def statement(analysis: OutcomeAnalysis, certainty: str) -> str:
             "the effect is uncertain."
         )
     return informative_statement(ends[1], ends[2], analysis, certainty)
+
+
+def side_by_side_text(analysis: OutcomeAnalysis) -> str:
+    """Each study's own estimate and interval, for an outcome the plan does not pool
+    (:attr:`synthesis.analysis.OutcomeAnalysis.side_by_side`): 'A 2013: −0.15 (95% CI
+    −0.55 to 0.25); B 2025: uninformative'. No pooled number."""
+    m = analysis.measure
+    level = f"{analysis.settings.level:g}%"
+    table = analysis.study_table()
+    return "; ".join(
+        f"{r.label}: {fmt_value(r.estimate, m)} ({level} CI {fmt_interval(r.ci_lb, r.ci_ub, m)})"
+        if verdict(r.ci_lb, r.ci_ub, analysis.outcome).informative
+        else f"{r.label}: uninformative"
+        for r in table[table.status == "pooled"].itertuples()
+    )
+
+
+def side_by_side_statement(analysis: OutcomeAnalysis) -> str:
+    """The summary-of-findings sentence of an outcome shown side by side: why there is no
+    pooled number, and where to find each study's result."""
+    k, _ = min_k(analysis.question, analysis.outcome)
+    return (
+        f"{analysis.k} studies report {_name(analysis)}; the analysis plan combines at "
+        f"least {k}, so there is no combined result and each study's result is shown on "
+        "its own."
+    )
 
 
 def interval(analysis: OutcomeAnalysis) -> tuple[float, float, float] | None:
@@ -385,6 +414,8 @@ def interval(analysis: OutcomeAnalysis) -> tuple[float, float, float] | None:
 def effect_text(analysis: OutcomeAnalysis) -> str:
     """The SoF 'effect' cell: estimate and interval; no headline number when uninformative."""
     m = analysis.measure
+    if analysis.side_by_side:
+        return f"not pooled, side by side: {side_by_side_text(analysis)}"
     ends = interval(analysis)
     if ends is None:
         return votes_effect_text(analysis)

@@ -180,7 +180,10 @@ def forest_description(analysis: OutcomeAnalysis) -> str:
     level = f"{analysis.settings.level:g}%"
     parts = [f"Forest plot of {analysis.outcome.name} ({analysis.natural_name})."]
     for r in shown.itertuples():
-        what = "pooled" if r.status == "pooled" else f"not pooled ({r.status}: {r.reason})"
+        if r.status != "pooled":
+            what = f"not pooled ({r.status}: {r.reason})"
+        else:
+            what = "pooled" if analysis.fit is not None else "shown on its own, not pooled"
         weight = f", weight {r.weight:.1f}%" if math.isfinite(r.weight) else ""
         parts.append(
             f"{r.label}: {_fmt(r.estimate, m)} ({level} CI {_fmt(r.ci_lb, m)} to "
@@ -841,7 +844,10 @@ def effect_direction(swims: list[OutcomeSwim]) -> SvgFigure | None:
             fontsize=7,
             va="top",
         )
-        title = f"Effect direction plot: {n_rows} studies, {n_cols} outcomes"
+        title = (
+            f"Effect direction plot: {n_rows} stud{'y' if n_rows == 1 else 'ies'}, "
+            f"{n_cols} outcome{'' if n_cols == 1 else 's'}"
+        )
         ax.set_title(title, loc="left", fontsize=10, pad=40)
         fig.subplots_adjust(left=0.35)
     return SvgFigure(fig, title, _effect_direction_alt(cols))

@@ -61,6 +61,14 @@ DESIGNS = (
 )
 Design = Literal[DESIGNS]  # type: ignore[valid-type]
 
+#: Reference points a time point is counted from: the record's ``timepoint_from`` and a
+#: question outcome's ``timepoint_window.timepoint_from`` (:mod:`synthesis.pooling_rules`).
+TIMEPOINT_FROM = ("baseline", "end of intervention")
+TimepointFrom = Literal[TIMEPOINT_FROM]  # type: ignore[valid-type]
+
+#: What the analysis plan does with a result whose record gives no ``timepoint_weeks``.
+NOT_REPORTED_RULES = ("exclude", "include")
+
 STATUSES = ("published", "preprint", "protocol", "ongoing")
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
@@ -497,6 +505,15 @@ class Outcome(_Model):
     name: str = Field(..., description="the outcome as the study names it")
     instrument: str | None = None
     timepoint: str | None = None
+    timepoint_weeks: Number | None = Field(
+        None,
+        description="the time point in weeks from timepoint_from, as the source gives it; "
+        "a unit conversion is marked derived (months x 4.348, years x 52.18; "
+        "synthesis.pooling_rules). Leave out when the source does not say",
+    )
+    timepoint_from: TimepointFrom | None = Field(
+        None, description="what timepoint_weeks counts from: baseline or end of intervention"
+    )
     source: SourceRef | None = None
     data: OutcomeData
     pool: bool = Field(True, description="false keeps it out of pooling (give exclude_reason)")
@@ -518,6 +535,18 @@ class Outcome(_Model):
         if not self.pool and not self.exclude_reason:
             raise PydanticCustomError(
                 "exclude_reason", "pool: false needs exclude_reason saying why"
+            )
+        if (self.timepoint_weeks is None) != (self.timepoint_from is None):
+            raise PydanticCustomError(
+                "timepoint_weeks",
+                "timepoint_weeks and timepoint_from go together: give both (timepoint_from: "
+                f"{' or '.join(TIMEPOINT_FROM)}) or neither",
+            )
+        if self.timepoint_weeks is not None and self.timepoint_weeks.value < 0:
+            raise PydanticCustomError(
+                "timepoint_weeks",
+                f"timepoint_weeks must be 0 or more (weeks after {self.timepoint_from}), got "
+                f"{self.timepoint_weeks.value:g}",
             )
         return self
 
@@ -631,6 +660,37 @@ class Thresholds(_Model):
         return self
 
 
+class TimepointWindow(_Model):
+    """The time points of one outcome that may be pooled (:mod:`synthesis.pooling_rules`).
+
+    A result is pooled only when its record's ``timepoint_weeks``, counted from the same
+    ``timepoint_from``, lies in [``min_weeks``, ``max_weeks``]. A result whose record
+    gives no time point in weeks is excluded (``not_reported: exclude``, the default: it
+    cannot be shown to lie in the window) or pooled (``not_reported: include``).
+    """
+
+    timepoint_from: TimepointFrom = Field(
+        ..., description="what the weeks count from: baseline or end of intervention"
+    )
+    min_weeks: float = Field(0, ge=0, description="earliest time point pooled, in weeks")
+    max_weeks: float | None = Field(
+        None, gt=0, description="latest time point pooled, in weeks (absent: no upper limit)"
+    )
+    not_reported: Literal[NOT_REPORTED_RULES] = Field(  # type: ignore[valid-type]
+        "exclude", description="exclude or include results whose time point is not reported"
+    )
+    reason: str = Field(..., min_length=10, description="why these time points are pooled together")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimepointWindow:
+        if self.max_weeks is not None and self.max_weeks < self.min_weeks:
+            raise PydanticCustomError(
+                "timepoint_window",
+                f"max_weeks ({self.max_weeks:g}) is below min_weeks ({self.min_weeks:g})",
+            )
+        return self
+
+
 class QuestionOutcome(_Model):
     id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
@@ -647,9 +707,24 @@ class QuestionOutcome(_Model):
     thresholds: Thresholds | None = Field(
         None, description="decision thresholds for informative statements and imprecision"
     )
+    timepoint_window: TimepointWindow | None = Field(
+        None, description="the time points pooled (absent: any time point)"
+    )
+    designs: list[Design] | None = Field(
+        None,
+        min_length=1,
+        description="designs pooled for this outcome, among the question's designs "
+        "(absent: the question's designs)",
+    )
+    min_k: int | None = Field(
+        None, ge=1, description="fewest studies to pool this outcome (absent: analysis.min_k)"
+    )
+    min_k_reason: str | None = Field(None, min_length=10, description="why this min_k")
 
     @model_validator(mode="after")
     def _thresholds_fit_measure(self) -> QuestionOutcome:
+        if self.min_k is not None and self.min_k_reason is None:
+            raise PydanticCustomError("min_k", "an outcome's min_k needs min_k_reason saying why")
         t = self.thresholds
         if t is None:
             return self
@@ -693,7 +768,13 @@ class Analysis(_Model):
         0.5, ge=-1, le=1, description="assumed pre-post correlation when a study gives none"
     )
     prepost_r_sensitivity: list[Annotated[float, Field(ge=-1, le=1)]] = [0.3, 0.7]
-    min_k: int = Field(2, ge=1, description="fewest independent studies to pool")
+    min_k: int = Field(
+        2,
+        ge=1,
+        description="fewest independent studies to pool; with fewer, the studies are shown "
+        "side by side",
+    )
+    min_k_reason: str | None = Field(None, min_length=10, description="why this min_k")
     effects_from_p: bool = Field(
         False,
         description="let an exact p value with its test (two-sample t, paired t, correlation "

@@ -281,6 +281,8 @@ class _ValueChecker:
                 self._source_ok(oc.source, ("outcomes", i, "source"))
             if isinstance(d.source, str):
                 self._source_ok(d.source, (*base, "source"))
+            if oc.timepoint_weeks is not None:
+                self.provenance(oc.timepoint_weeks, ("outcomes", i, "timepoint_weeks"), oc.source)
             for name in type(d).model_fields:
                 value = getattr(d, name)
                 items = value if isinstance(value, tuple) else (value,)
@@ -531,6 +533,20 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
                         "duplicate-id",
                     )
                 )
+        for j, o in enumerate(q.outcomes):
+            for m, design in enumerate(o.designs or ()):
+                if design not in q.designs:
+                    report.add(
+                        Problem(
+                            "error",
+                            file,
+                            located.line_of(("outcomes", j, "designs", m)),
+                            f"outcomes[{j}].designs[{m}]",
+                            f"design {design!r} is not among the question's designs (allowed: "
+                            f"{', '.join(q.designs)})",
+                            "outcome-design",
+                        )
+                    )
         base.questions[q.id] = q
         base.files[f"question:{q.id}"] = file
         question_lines[q.id] = located

@@ -42,15 +42,28 @@ outcomes:
 """
 
 
+def lift_pooling_rules(text: str) -> str:
+    """A question file's text without the outcomes' pooling rules (time-point window,
+    designs, min_k) and with ``analysis.min_k: 2``: the small projects of the tests pool
+    what they hold; tests of the rules (tests/test_pooling_rules.py) set their own."""
+    import re
+
+    text = re.sub(r"\n    timepoint_window:\n(      .*\n)+", "\n", text)
+    text = re.sub(r"\n    (designs|min_k|min_k_reason): .*", "", text)
+    text = re.sub(r"\n  min_k_reason: .*", "", text)
+    return re.sub(r"\n  min_k: \d+", "\n  min_k: 2", text)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A valid project: the real questions, one study and its bibliography entry."""
+    """A valid project: the real questions (pooling rules lifted: :func:`lift_pooling_rules`),
+    one study and its bibliography entry."""
     (tmp_path / "evidence" / "studies").mkdir(parents=True)
     shutil.copytree(ROOT / "evidence" / "questions", tmp_path / "evidence" / "questions")
     for path in (tmp_path / "evidence" / "questions").glob("*.yaml"):
         # the search sections name the repository's records, which this project lacks
         text = path.read_text(encoding="utf-8")
-        path.write_text(text.split("\nsearch:\n")[0] + "\n", encoding="utf-8")
+        path.write_text(lift_pooling_rules(text.split("\nsearch:\n")[0]) + "\n", encoding="utf-8")
     (tmp_path / "references.bib").write_text(MINI_BIB, encoding="utf-8")
     (tmp_path / "evidence" / "studies" / "smith2020.yaml").write_text(MINI_STUDY, encoding="utf-8")
     return tmp_path
@@ -67,3 +80,22 @@ def repo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copytree(ROOT / name, root / name)
     shutil.copy(ROOT / "references.bib", root / "references.bib")
     return build_reports(root).reports_dir
+
+
+def without_pooling_rules(base):  # type: ignore[no-untyped-def]
+    """A copy of ``base`` whose questions pool as before the plan's pooling rules
+    (:mod:`synthesis.pooling_rules`): no time-point window or per-outcome designs, and
+    ``min_k`` 2. Tests of the machinery that needs a pooled fit on real records (the
+    robustness grid, the implied pre-post r, the pages' pooled sections) use it; the
+    real plan's results are checked in tests/test_golden_evidence.py."""
+    import dataclasses
+
+    questions = {}
+    for qid, q in base.questions.items():
+        outcomes = [
+            o.model_copy(update={"timepoint_window": None, "designs": None, "min_k": None})
+            for o in q.outcomes
+        ]
+        analysis = q.analysis.model_copy(update={"min_k": 2})
+        questions[qid] = q.model_copy(update={"outcomes": outcomes, "analysis": analysis})
+    return dataclasses.replace(base, questions=questions)

@@ -12,7 +12,7 @@ from synthesis.cli import main
 from synthesis.extract import effect_rows
 from synthesis.validate import load_evidence
 
-from .conftest import MINI_STUDY, ROOT
+from .conftest import MINI_STUDY, ROOT, without_pooling_rules
 from .tolerances import CLOSED_FORM, ITERATIVE
 
 
@@ -21,9 +21,15 @@ def base():
     return load_evidence(ROOT)
 
 
-def test_q2_emotional_exhaustion_matches_synthesis_pool(base, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def lifted(base):
+    """The real records pooled without the plan's pooling rules (three EE studies)."""
+    return without_pooling_rules(base)
+
+
+def test_q2_emotional_exhaustion_matches_synthesis_pool(lifted, tmp_path, capsys):
     """The notebooks' pooled numbers are exactly what `synthesis pool` gives on the same yi/vi."""
-    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    a = analyse(lifted, "q2_mindfulness_training", "emotional_exhaustion")
     assert a.fit is not None
     rows = a.pooled_rows
     csv = "study,yi,vi\n" + "".join(f"{r.label},{r.yi!r},{r.vi!r}\n" for r in rows)
@@ -36,7 +42,7 @@ def test_q2_emotional_exhaustion_matches_synthesis_pool(base, tmp_path, capsys):
         assert pooled[key] == pytest.approx(getattr(a.fit, key), rel=CLOSED_FORM, abs=CLOSED_FORM)
 
 
-def test_krasner_smcc_from_change_and_its_ci(base):
+def test_krasner_smcc_from_change_and_its_ci(base, lifted):
     """Krasner 2009 abstract: EE change -6.8 (95% CI -8.8 to -4.8), n = 70.
 
     SD of change = sqrt(70) * 4.0 / (2 * t(0.975, 69)); SMCC = c(69) * -6.8 / SD, with
@@ -45,7 +51,7 @@ def test_krasner_smcc_from_change_and_its_ci(base):
     """
     from scipy.stats import t
 
-    row = next(r for r in effect_rows(base, "q2_mindfulness_training", "emotional_exhaustion")
+    row = next(r for r in effect_rows(lifted, "q2_mindfulness_training", "emotional_exhaustion")
                if r.study == "krasner2009")  # fmt: skip
     sd = math.sqrt(70) * 4.0 / (2 * t.ppf(0.975, 69))
     c = math.exp(math.lgamma(69 / 2) - math.log(math.sqrt(69 / 2)) - math.lgamma(68 / 2))
@@ -55,6 +61,11 @@ def test_krasner_smcc_from_change_and_its_ci(base):
     assert row.vi == pytest.approx(1 / 70 + yi**2 / 140, rel=CLOSED_FORM)
     assert row.derived and not row.assumed
     assert "derived from the 95% CI of the mean change" in row.es_method
+    # under the plan's window the same numbers are excluded: the month is not reported
+    real = next(r for r in effect_rows(base, "q2_mindfulness_training", "emotional_exhaustion")
+                if r.study == "krasner2009")  # fmt: skip
+    assert (real.status, real.yi) == ("excluded", row.yi)
+    assert real.reason.startswith("time point not reported in weeks")
 
 
 def test_odap_work_or_study_events_derived_from_percentage(base):
@@ -140,8 +151,8 @@ def test_sd_from_ci_uses_the_n_behind_each_mean(base):
     assert "[25.3, 32.5] with n = 28" in row.es_method
 
 
-def test_only_pooled_rows_carry_weights(base):
-    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+def test_only_pooled_rows_carry_weights(lifted):
+    a = analyse(lifted, "q2_mindfulness_training", "emotional_exhaustion")
     table = a.study_table()
     assert table[table.status == "pooled"].weight.sum() == pytest.approx(100)
     assert table[table.status != "pooled"].weight.isna().all()

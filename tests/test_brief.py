@@ -19,7 +19,7 @@ from synthesis import brief
 from synthesis.analysis import analyse, analyse_question
 from synthesis.validate import load_evidence
 
-from .conftest import ROOT
+from .conftest import ROOT, without_pooling_rules
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,7 @@ def test_typical_sd_is_krasner_change_sd_and_converts_to_mbi_points(base):
     q = base.questions["q2_mindfulness_training"]
     spec = next(o for o in q.outcomes if o.id == "emotional_exhaustion")
     assert spec.typical_sd is not None and spec.typical_sd.value == pytest.approx(sd, abs=0.05)
+    base = without_pooling_rules(base)  # pooled as before the plan's rules (k = 3)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
     nat = a.natural()
     text = brief._absolute(a)
@@ -122,7 +123,7 @@ def test_key_messages_two_to_four_each_with_certainty(base, analyses):
         levels = {level for _, level in messages}
         assert levels <= {"high", "moderate", "low", "very low", "no evidence", ""}
     q1 = brief.key_messages(base, analyses["q1_alliance"])
-    assert q1[-1][0].startswith("Of the 18 studies found, 1 give")
+    assert q1[-1][0].startswith("Of the 18 studies found, 1 gives")
     q2 = brief.key_messages(base, analyses["q2_mindfulness_training"])
     # the two low-certainty findings lead, with their comparison named
     assert q2[0][1] == q2[1][1] == "low"
@@ -180,6 +181,7 @@ def test_r_code_reproduces_the_model_with_full_precision(base):
     """The metafor call carries the same yi, vi and choices as the fit (round-trip floats)."""
     from synthesis import notebook as nb
 
+    base = without_pooling_rules(base)  # pooled as before the plan's rules (k = 3)
     a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
     code = nb.r_code(a)
     yi = [float(x) for x in re.search(r"yi = c\(([^)]*)\)", code).group(1).split(",")]

@@ -82,13 +82,19 @@ def test_no_pdf_writes_html_only_then_pdf_without_executing(project: Path) -> No
     reports = project / "reports"
     assert not list(reports.rglob("*.pdf"))
     assert (reports / "commissioner" / "q1_first.html").is_file()
-    assert ".pdf" not in read(reports / "index.html")
+    index = read(reports / "index.html")
+    assert ".pdf" not in index and "Summary (PDF)" not in index  # it says what was built
+    assert "summary for commissioners (web page and Word document, without code)" in index
+    assert "PDF version" not in read(reports / "commissioner" / "q1_first.html")
     manifest = json.loads(read(reports / "manifest.json"))
     assert all("commissioner_pdf" not in e["outputs"] for e in manifest["notebooks"])
     # asking for PDFs later renders them from the cache: nothing is executed again
     second = build_reports(project)
     assert second.executed == ()
     assert (reports / "commissioner" / "q1_first.pdf").read_bytes()[:4] == b"%PDF"
+    index = read(reports / "index.html")
+    assert "summary for commissioners (web page, PDF and Word document, without code)" in index
+    assert 'href="q1_first.pdf">PDF version' in read(reports / "commissioner" / "q1_first.html")
 
 
 def test_failing_pdf_step_keeps_html_and_says_what_to_install(
@@ -105,6 +111,9 @@ def test_failing_pdf_step_keeps_html_and_says_what_to_install(
     reports = project / "reports"
     assert (reports / "commissioner" / "q2_second.html").is_file()
     assert not list(reports.rglob("*.pdf"))
+    for name in ("q1_first", "q2_second"):  # no link to a PDF that is not there
+        assert "PDF version" not in read(reports / "commissioner" / f"{name}.html")
+    assert "(web page and Word document, without code)" in read(reports / "index.html")
     manifest = json.loads(read(reports / "manifest.json"))
     assert "libpango" in manifest["pdf_error"]
     # the next build (libraries installed) tries the PDFs again
@@ -162,6 +171,12 @@ def test_bad_param_is_a_user_error(project: Path, capsys: pytest.CaptureFixture[
     assert "unknown key 'estimator' (allowed: method, test, level, prepost_r, style)" in (
         capsys.readouterr().err
     )
+
+
+def test_summary_formats_examples_run() -> None:
+    import doctest
+
+    assert doctest.testmod(pages, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def test_an_unchanged_build_stops_before_validating(

@@ -66,6 +66,9 @@ outcomes:
   - question: q2_mindfulness_training
     outcome: self_compassion_controlled
     name: Self-compassion, training versus waitlist
+    timepoint: end of the course
+    timepoint_weeks: {value: 0, derived: "the end of the course: 0 weeks after it"}
+    timepoint_from: end of intervention
     source: abstract
     data:
       kind: narrative
@@ -164,6 +167,18 @@ def test_student_p_only_result_in_votes_albatross_and_as_derived_smd(built):
     }
 
 
+def test_a_third_study_pools_self_compassion_with_the_heterogeneity_lines(built):
+    """With the student's trial, self-compassion versus control reaches the plan's min_k
+    of 3: pooled, with RevMan's lines under the diamond on both pages."""
+    commissioner = read(built / "reports/commissioner/q2_mindfulness_training.html")
+    academic = read(built / "reports/academic/q2_mindfulness_training.html")
+    assert "Heterogeneity: between-study variance" in commissioner
+    assert "Test for overall effect" in commissioner
+    assert "Heterogeneity: τ² = " in academic
+    a = analyse(load_evidence(built), "q2_mindfulness_training", "self_compassion_controlled")
+    assert a.k == 3 and a.fit is not None
+
+
 def test_record_text_is_escaped(built):
     # study notes are listed in full on the academic page (the brief keeps only key gaps)
     page = read(built / "reports/academic/q1_alliance.html")
@@ -238,7 +253,8 @@ def test_build_writes_the_open_data_package(built):
 @pytest.mark.browser
 def test_pages_render_pooled_numbers_in_chromium(built, chromium, tmp_path):  # noqa: F811
     base = load_evidence(built)
-    a = analyse(base, "q2_mindfulness_training", "emotional_exhaustion")
+    # pooled here: DBT Zen, Verweij 2018 and the student's p-only trial (the plan's min_k 3)
+    a = analyse(base, "q2_mindfulness_training", "self_compassion_controlled")
     nat = a.natural()
     number = fmt_value(nat.estimate, a.measure)
     dom, log = dump_dom(chromium, built / "reports/commissioner/q2_mindfulness_training.html",

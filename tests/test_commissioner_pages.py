@@ -4,7 +4,7 @@ Every question page: plain words outside the glossary (no ``[@``, no internal id
 jargon term of :data:`synthesis.brief.JARGON`), at most 700 words above the detail,
 headings that never skip a level, figures with a real text alternative; its PDF is tagged,
 has page numbers and the provenance line in every footer, and the brief fills at most
-its first two pages. Browser checks (screenshots, overflow) are in test_report_browser.py.
+its first two pages. Browser checks (screenshots, overflow) are in test_commissioner_browser.py.
 """
 
 from __future__ import annotations
@@ -123,12 +123,17 @@ def test_forest_plots_carry_favours_labels_heterogeneity_and_reasons(repo_report
     page = read(repo_reports / "commissioner" / "q2_mindfulness_training.html")
     assert "← improvement" in page and "worsening →" in page  # pre-post, lower is better
     assert "← favours intervention" in page and "favours comparator →" in page
-    assert "Heterogeneity: between-study variance" in page and "Test for overall effect" in page
+    # no Q2 outcome reaches the plan's 3 studies (tests/test_pooling_rules.py): no pooled
+    # line; the two emotional-exhaustion studies are side by side on both pages (pooled
+    # pages' heterogeneity lines: tests/test_build_repo.py, where a third study is added)
+    assert "Heterogeneity:" not in page and "Test for overall effect" not in page
+    assert "not combined" in page and "The studies side by side: Fortney 2013: " in page
     # Fendel 2020 is plotted in grey with its reason, and the text says why it is not pooled
     assert "excluded: within-subject d with an unstated" in page
     assert "no study reports usable numbers" not in page.split("Self-compassion, change")[1][:3000]
     academic = read(repo_reports / "academic" / "q2_mindfulness_training.html")
-    assert "Heterogeneity: τ² = " in academic
+    assert academic.count('<table class="side-by-side">') == 2  # EE; self-compassion vs control
+    assert "Pooling rules of the analysis plan" in academic
 
 
 def _inflate(data: bytes) -> list[bytes]:

@@ -29,14 +29,19 @@ HAND_COUNTS = {
         "alliance": "330 (1); also reporting, not pooled: 1011 (16; participants not known for 5)",
     },
     "q2_mindfulness_training": {
-        # Fortney 28 (1-day result pooled; its 9-month 23 not added), Krasner 70,
-        # MBCARE 12 = 110; Goodman 93, Hamilton-West 21 (its T2 result, the larger of
-        # T2 n = 21 and T3 n = 13, counted once), Martín-Asuero 87, Razzaque 2016 26 = 227.
-        "emotional_exhaustion": "110 (3); also reporting, not pooled: 227 (4)",
-        # Fortney 28 + Krasner 70; Goodman 93 + Hamilton-West 21 (T2).
-        "depersonalisation": "98 (2); also reporting, not pooled: 114 (2)",
-        # Fortney 28 + Krasner 70; MBCARE 12 + Goodman 93 + Hamilton-West 13 (only T3).
-        "personal_accomplishment": "98 (2); also reporting, not pooled: 118 (3)",
+        # Shown side by side (two studies, the plan pools three or more): Fortney 28
+        # (1-day result; its 9-month 23, outside the 0-26-week window, not added) +
+        # MBCARE 12 = 40. Also reporting: Krasner 70 (its end value's month is not
+        # reported, so the window excludes it), Goodman 93, Hamilton-West 21 (its T2
+        # result, the larger of T2 n = 21 and T3 n = 13, counted once), Martín-Asuero
+        # 87, Razzaque 2016 26 = 297 (5). Before the window: 110 (3); 227 (4).
+        "emotional_exhaustion": "40 (2); also reporting, not pooled: 297 (5)",
+        # Fortney 28; Krasner 70 (time point not reported) + Goodman 93 + Hamilton-West
+        # 21 (T2) = 184 (3). Before the window: 98 (2); 114 (2).
+        "depersonalisation": "28 (1); also reporting, not pooled: 184 (3)",
+        # Fortney 28; Krasner 70 + MBCARE 12 + Goodman 93 + Hamilton-West 13 (only T3)
+        # = 188 (4). Before the window: 98 (2); 118 (3).
+        "personal_accomplishment": "28 (1); also reporting, not pooled: 188 (4)",
         # van Wietmarschen 54 people at two time points (once) + Fendel 9 + MBCARE 17
         # (its narrative self-compassion result has no n of its own, so the population n,
         # 17 enrolled, counts) = 80; Marx 2014 gives no n (participants not known).
@@ -60,9 +65,10 @@ HAND_COUNTS = {
         ),
     },
     "q3_open_dialogue": {
-        # Gordon 14 + Seikkula 2006 42 (the Western Lapland cohort once: Bergström 2020,
-        # Seikkula 2003 and 2011 report the same people).
-        "work_or_study": "56 (2)",
+        # Seikkula 2006 42 at 5 years (the Western Lapland cohort once: Bergström 2020,
+        # Seikkula 2003 and 2011 report the same people); Gordon 14 at 1 year, outside
+        # the 2-5-year window, also reporting. Before the window: 56 (2).
+        "work_or_study": "42 (1); also reporting, not pooled: 14 (1)",
         # Four Western Lapland reports, one cohort: Seikkula 2006's 42 counted.
         "no_residual_symptoms": "none pooled; also reporting, not pooled: 42 (1)",
         # Seikkula 2006 42; Bergström 2024's 56865 are all districts, not the OD arm.
@@ -73,8 +79,12 @@ HAND_COUNTS = {
         # 2023's 44868 are the same cohort, two outcome rows, not added) and Western
         # Lapland (Bergström 2018 1871 of five reports) = 58736. Was 148596 (8).
         "hospitalisation": "none pooled; also reporting, not pooled: 58736 (2)",
-        # Seikkula 2001 78; Bergström 2023 (suicide) 123765 are the whole comparison.
-        "poor_outcome": "78 (1); also reporting, not pooled: participants not known (1)",
+        # Seikkula 2001 78 (its time point is not stated, so the window excludes it);
+        # Bergström 2023 (suicide) 123765 are the whole comparison, so its participants
+        # are not known. Before the window: 78 (1); participants not known (1).
+        "poor_outcome": (
+            "none pooled; also reporting, not pooled: 78 (2; participants not known for 1)"
+        ),
         # ODDESSI: results awaited, not counted as reporting.
         "relapse_time": "—",
     },
@@ -99,9 +109,9 @@ def test_key_findings_and_forest_use_the_same_count(base):
 
     analyses = analyse_question(base, "q2_mindfulness_training")
     html = key_findings(base, analyses).data
-    assert "<td>110 (3)</td><td>227 (4)</td>" in html
+    assert "<td>40 (2)</td><td>297 (5)</td>" in html
     ee = analyses[0]
-    assert ee.participants == 110 and ee.count.pooled_studies == ee.k == 3
+    assert ee.participants == 40 and ee.count.pooled_studies == ee.k == 2 and ee.side_by_side
 
 
 def _row(study, n, status="narrative", cohort="", basis="result", comparative=False):

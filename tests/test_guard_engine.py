@@ -14,7 +14,7 @@ from synthesis.cli import main
 from synthesis.grade import summary_of_findings
 from synthesis.validate import load_evidence
 
-from .conftest import ROOT
+from .conftest import ROOT, lift_pooling_rules
 
 EMPATHY = """\
   - id: empathy
@@ -76,7 +76,10 @@ def test_build_with_an_outcome_no_study_reports(tmp_path, capsys):
 
 def test_pft_question_is_analysed(tmp_path, capsys):
     root = copy_repo(tmp_path)
-    edit(root / "evidence/questions/q3_open_dialogue.yaml", "measure: PLO", "measure: PFT", 99)
+    path = root / "evidence/questions/q3_open_dialogue.yaml"
+    # the plan's pooling rules lifted, so that the two cohorts are pooled (the engine test)
+    path.write_text(lift_pooling_rules(path.read_text(encoding="utf-8")), encoding="utf-8")
+    edit(path, "measure: PLO", "measure: PFT", 99)
     assert main(["sof", "--root", str(root), "--question", "q3_open_dialogue"]) == 0
     out = capsys.readouterr().out
     assert "q3_open_dialogue / Returned to work or study" in out

@@ -21,7 +21,7 @@ from synthesis.plain import fmt_interval, fmt_value
 from synthesis.report import build_reports
 from synthesis.validate import load_evidence
 
-from .conftest import ROOT
+from .conftest import ROOT, lift_pooling_rules
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
@@ -47,6 +47,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("evidence", "notebooks"):
         shutil.copytree(ROOT / name, root / name)
     shutil.copy(ROOT / "references.bib", root / "references.bib")
+    for path in (root / "evidence" / "questions").glob("*.yaml"):  # a pooled EE to move
+        path.write_text(lift_pooling_rules(read(path)), encoding="utf-8")
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "evidence as in the repository")

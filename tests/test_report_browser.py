@@ -6,8 +6,6 @@ CI after installing it), in which case a missing browser fails the test.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,29 +15,14 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from synthesis.report import build_reports
 
+from .chromium import FLAGS, require_chromium
+
 pytestmark = pytest.mark.browser
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium() -> str | None:
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("SYNTHESIS_REQUIRE_BROWSER") == "1":
-            pytest.fail(
-                "SYNTHESIS_REQUIRE_BROWSER=1 but no Chromium found (apt-get install chromium)"
-            )
-        pytest.skip("Chromium is not installed (apt-get install chromium); browser checks skipped")
-    return found
+    return require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +48,7 @@ def dump_dom(chromium: str, page: Path, profile: Path) -> tuple[str, str]:
     """Load ``page`` offline in headless Chromium; return (DOM, browser log)."""
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--no-default-browser-check",
-        # every host name fails to resolve: the page must work without the network
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        *FLAGS,  # headless, and offline: every host name fails to resolve
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
