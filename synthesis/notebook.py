@@ -229,8 +229,8 @@ def key_findings(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> Any:
         )
     return _html(
         '<div class="table-wrap"><table class="findings"><thead><tr><th scope="col">Outcome</th>'
-        '<th scope="col">Pooled: participants (studies)</th>'
-        '<th scope="col">Also reporting, not pooled: participants (studies)</th>'
+        '<th scope="col">Pooled, or shown side by side: participants (studies)</th>'
+        '<th scope="col">Also reporting, not in the result: participants (studies)</th>'
         '<th scope="col">Result</th><th scope="col">In plain words</th>'
         '<th scope="col">Certainty and why</th></tr>'
         f"</thead><tbody>{''.join(body)}</tbody></table></div>"
