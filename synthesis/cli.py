@@ -49,7 +49,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UserInputError(
             f"{root}: no evidence/ folder here; run from the project root or give its path"
         )
-    base, report = validate(root)
+    base, report = validate(root, cache=not args.no_cache)
     if args.format == "json":
         print(report.to_json())
     else:
@@ -316,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="project root (the older spelling of --root)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--quiet", action="store_true", help="problems and summary only")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read every file anew and leave the validation cache alone (results are the "
+        "same with it: it keeps each unchanged file's parse; see synthesis.parsecache)",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("list", help="questions and studies as a table")

@@ -11,22 +11,27 @@ It never raises for problems in the input; :func:`load_evidence` does, at the bo
 from __future__ import annotations
 
 import difflib
+import gc
+import io
 import math
+import os
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from synthesis import records
-from synthesis.bib import load_bibliography
+from synthesis.bib import Bibliography, load_bibliography, parse_bibliography
 from synthesis.claims import CHECK_KINDS, Claim
 from synthesis.errors import ValidationFailed
 from synthesis.evidence import EvidenceBase
+from synthesis.parsecache import ParseCache, disabled_by_environment
 from synthesis.problems import Problem, ProblemReport, format_loc
 from synthesis.screening import excluded_problems, search_problems
 from synthesis.verdicts import claim_problems
-from synthesis.yamlsafe import Located, YamlError
+from synthesis.yamlsafe import Located, YamlError, loads_bytes, read_record
 from synthesis.yamlsafe import load as load_yaml
 
 Loc = tuple[str | int, ...]
@@ -39,6 +44,9 @@ MAX_VALUE = 1e12
 
 def _rel(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` (both as given: files are globbed under root)."""
+    text, prefix = str(path), str(root)
+    if prefix != "." and text.startswith(prefix + os.sep) and os.sep == "/":
+        return text[len(prefix) + 1 :]  # what relative_to gives, without its parsing
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -379,6 +387,13 @@ def _load_file(
         return None, [Problem("error", file, exc.line, "", exc.message, "yaml")]
     except OSError as exc:
         return None, [Problem("error", file, None, "", f"cannot read: {exc.strerror}", "io")]
+    return _checked(located, model, file)
+
+
+def _checked(
+    located: Located, model: type[Model], file: str
+) -> tuple[tuple[Model, Located] | None, list[Problem]]:
+    """The record of a loaded document, or None; and its problems (see :func:`_load_file`)."""
     if located.data is None:
         return (
             None,
@@ -416,6 +431,94 @@ def _load_file(
         problems = [p for p in problems if p.code != "placeholder"]
         return None, placeholders + problems
     return (None if placeholders else (parsed, located)), placeholders
+
+
+Extra = TypeVar("Extra")
+
+
+def _load_cached(
+    path: Path,
+    model: type[Model],
+    file: str,
+    cache: ParseCache | None,
+    derive: Callable[[Model, Located, str], Extra],
+) -> tuple[tuple[Model, Located] | None, list[Problem], Extra | None]:
+    """:func:`_load_file`, plus ``derive(record, located, file)`` of a record that loaded
+    (per-file work, such as its value checks), from ``cache`` when it holds this file.
+
+    The result is the same with or without the cache: the cache is keyed by the file's
+    bytes (:mod:`synthesis.parsecache`), and a result holding an error is not stored.
+    """
+    if cache is None:
+        loaded, problems = _load_file(path, model, file)
+        return loaded, problems, (None if loaded is None else derive(*loaded, file))
+    try:
+        raw = read_record(path)
+    except (YamlError, OSError):  # reported as without the cache
+        loaded, problems = _load_file(path, model, file)
+        return loaded, problems, (None if loaded is None else derive(*loaded, file))
+    key = cache.key(model.__name__, file, raw)
+    hit = cache.get(key)
+    if isinstance(hit, tuple) and len(hit) == 5:
+        data, lines, printed, problems, extra = hit
+        # stored only after this validation succeeded on the same data with the same code
+        return (model.model_validate(data), Located(data, lines, printed)), problems, extra
+    try:
+        located = loads_bytes(raw)
+    except YamlError as exc:
+        return None, [Problem("error", file, exc.line, "", exc.message, "yaml")], None
+    loaded, problems = _checked(located, model, file)
+    extra = None if loaded is None else derive(*loaded, file)
+    if loaded is not None and not _has_error(problems, extra):
+        # plain data, not the model: rebuilding it is faster than unpickling it
+        cache.put(key, (located.data, located.lines, located.printed, problems, extra))
+    return loaded, problems, extra
+
+
+def _has_error(*groups: Any) -> bool:
+    """Whether any list of problems among ``groups`` (or in tuples of them) holds an error."""
+    for group in groups:
+        if isinstance(group, tuple) and _has_error(*group):
+            return True
+        if isinstance(group, list) and any(
+            isinstance(p, Problem) and p.severity == "error" for p in group
+        ):
+            return True
+    return False
+
+
+def _no_extra(record: Any, located: Located, file: str) -> None:
+    return None
+
+
+def _study_extra(
+    study: records.Study, located: Located, file: str
+) -> tuple[list[Problem], list[str | None]]:
+    """A study's value problems and the data key of each outcome (None if not pooled)."""
+    keys = [
+        None if not oc.pool or isinstance(oc.data, records.Narrative) else _data_key(oc.data)
+        for oc in study.outcomes
+    ]
+    return _ValueChecker(study, located, file).run(), keys
+
+
+def _bibliography(path: Path, shown: str, cache: ParseCache | None) -> Bibliography:
+    """:func:`~synthesis.bib.load_bibliography`, from ``cache`` when it holds this file."""
+    if cache is None:
+        return load_bibliography(path, shown)
+    try:
+        raw = path.read_bytes()
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8").read()  # as read_text
+    except (OSError, UnicodeDecodeError):  # reported as without the cache
+        return load_bibliography(path, shown)
+    key = cache.key("references.bib", shown, raw)
+    hit = cache.get(key)
+    if isinstance(hit, Bibliography):
+        return hit
+    bib = parse_bibliography(text, shown)
+    if not _has_error(bib.problems):
+        cache.put(key, bib)
+    return bib
 
 
 def _placeholders(located: Located, file: str) -> list[Problem]:
@@ -461,16 +564,18 @@ def record_files(folder: Path, root: Path, report: ProblemReport) -> list[Path]:
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+    depth = len(folder.parts)
+    paths, no_folders = _listing(folder)
+    for path in paths:
+        rel = path.parts[depth:]  # path.relative_to(folder).parts: listed under folder
+        if any(part.startswith(".") for part in rel) or (not no_folders and path.is_dir()):
             continue
         file = _rel(path, root)
-        if len(rel.parts) == 1 and path.suffix == ".yaml":
+        if len(rel) == 1 and path.suffix == ".yaml":
             found.append(path)
             continue
         if path.suffix.lower() in _YAML_SUFFIXES:
-            if len(rel.parts) > 1:
+            if len(rel) > 1:
                 why = (
                     f"records in subfolders are not read: move it to "
                     f"{_rel(folder, root)}/{path.stem}.yaml"
@@ -492,19 +597,55 @@ def record_files(folder: Path, root: Path, report: ProblemReport) -> list[Path]:
     return found
 
 
-def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
-    """Validate the evidence base under ``root``; return what loaded and every problem."""
+def _listing(folder: Path) -> tuple[list[Path], bool]:
+    """``sorted(folder.rglob("*"))``, read with one ``os.scandir`` when ``folder`` has no
+    subfolder (the usual case: thousands of records side by side); and whether that was
+    so (then no path listed is a folder)."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+        # rglob also yields each subfolder's entries (is_dir follows links, as rglob does)
+        subfolders = any(entry.is_dir() for entry in entries)
+    except OSError:
+        subfolders = True
+    if subfolders or os.sep != "/":
+        return sorted(folder.rglob("*")), False
+    # posix paths in one folder sort as their names do
+    return [folder / name for name in sorted(entry.name for entry in entries)], True
+
+
+def validate(root: Path | str = ".", *, cache: bool = False) -> tuple[EvidenceBase, ProblemReport]:
+    """Validate the evidence base under ``root``; return what loaded and every problem.
+
+    With ``cache``, each file's own parse and checks are read from, and written to, the
+    validation cache (:mod:`synthesis.parsecache`; not when ``SYNTHESIS_NO_CACHE`` is
+    set). The result is the same with or without it.
+    """
     root = Path(root)
+    store = ParseCache(root) if cache and not disabled_by_environment() else None
+    collect = gc.isenabled()
+    gc.disable()  # many long-lived small objects: the collector's passes cost seconds
+    try:
+        result = _validate(root, store)
+        if store is not None:
+            store.save()
+    finally:
+        if collect:
+            gc.enable()
+    return result
+
+
+def _validate(root: Path, cache: ParseCache | None) -> tuple[EvidenceBase, ProblemReport]:
     report = ProblemReport()
     base = EvidenceBase(root=root)
     bib_path = root / "references.bib"
-    base.bibliography = load_bibliography(bib_path, _rel(bib_path, root))
+    base.bibliography = _bibliography(bib_path, _rel(bib_path, root), cache)
     report.extend(base.bibliography.problems)
 
     question_lines: dict[str, Located] = {}
     for path in record_files(root / "evidence" / "questions", root, report):
         file = _rel(path, root)
-        loaded_question, problems = _load_file(path, records.Question, file)
+        loaded_question, problems, _ = _load_cached(path, records.Question, file, cache, _no_extra)
         report.extend(problems)
         if loaded_question is None:
             continue
@@ -553,14 +694,16 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
 
     seen: dict[str, str] = {}
     study_lines: dict[str, tuple[str, Located]] = {}
+    data_keys: dict[str, list[str | None]] = {}
     for path in record_files(root / "evidence" / "studies", root, report):
         file = _rel(path, root)
-        loaded_study, problems = _load_file(path, records.Study, file)
+        loaded_study, problems, extra = _load_cached(path, records.Study, file, cache, _study_extra)
         report.extend(problems)
-        if loaded_study is None:
+        if loaded_study is None or extra is None:
             continue
         study, located = loaded_study
-        report.extend(_ValueChecker(study, located, file).run())
+        value_problems, keys = extra
+        report.extend(value_problems)
         if study.id != path.stem:
             report.add(
                 Problem(
@@ -589,11 +732,12 @@ def validate(root: Path | str = ".") -> tuple[EvidenceBase, ProblemReport]:
         base.studies[study.id] = study
         base.files[study.id] = file
         study_lines[study.id] = (file, located)
+        data_keys[study.id] = keys
         base.sources[study.id] = located
 
     _load_claims(root, base, report)
     _search_checks(root, base, report, question_lines)
-    _cross_checks(base, report, study_lines)
+    _cross_checks(base, report, study_lines, data_keys)
     report.checked = {
         "studies": len(base.studies),
         "questions": len(base.questions),
@@ -658,7 +802,10 @@ def _load_claims(root: Path, base: EvidenceBase, report: ProblemReport) -> None:
 
 
 def _cross_checks(
-    base: EvidenceBase, report: ProblemReport, study_lines: dict[str, tuple[str, Located]]
+    base: EvidenceBase,
+    report: ProblemReport,
+    study_lines: dict[str, tuple[str, Located]],
+    data_keys: dict[str, list[str | None]],
 ) -> None:
     bib = base.bibliography
     assert bib is not None  # set by validate()
@@ -734,7 +881,7 @@ def _cross_checks(
                             "rob-judgement",
                         )
                     )
-    _pooled_twice(base, report, study_lines)
+    _pooled_twice(base, report, study_lines, data_keys)
     cited |= _cited_elsewhere(base)
     for key, ref in sorted(bib.entries.items()):
         if key not in cited:
@@ -790,7 +937,10 @@ def _data_key(data: Any) -> str:
 
 
 def _pooled_twice(
-    base: EvidenceBase, report: ProblemReport, study_lines: dict[str, tuple[str, Located]]
+    base: EvidenceBase,
+    report: ProblemReport,
+    study_lines: dict[str, tuple[str, Located]],
+    data_keys: dict[str, list[str | None]],
 ) -> None:
     """Refuse one study pooled twice for one question outcome.
 
@@ -846,7 +996,7 @@ def _pooled_twice(
                 code = "cohort-twice" if kind == "cohort" else "pooled-twice"
                 report.add(Problem("error", file, loc, field_, msg, code))
                 continue
-            dkey = (*where, _data_key(oc.data))
+            dkey = (*where, data_keys[sid][i] or _data_key(oc.data))
             if dkey in same_data and same_data[dkey][0] != sid:
                 other, j = same_data[dkey]
                 report.add(

@@ -16,6 +16,7 @@ and reports.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,14 +175,17 @@ def plain_value(text: str, line: int | None = None) -> Any:
     return text
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
+def _scalar(event: yaml.ScalarEvent, printable: bool = False) -> Any:
+    """The value of a scalar event; ``printable`` when the whole file has no control
+    character and no backslash, so no value can hold one (see :func:`loads`)."""
     line = event.start_mark.line + 1 if event.start_mark else None
     if event.tag not in _STANDARD_TAGS:
         raise YamlError(
             f"YAML tag {event.tag!r} is not allowed: records hold plain data only (remove the tag)",
             line,
         )
-    _check_text(event.value, line)
+    if not printable:
+        _check_text(event.value, line)
     if event.tag in ("!", "tag:yaml.org,2002:str") or (
         event.tag is None and event.style in ("'", '"', "|", ">")
     ):
@@ -219,13 +223,17 @@ def loads(text: str) -> Located:
     documents = 0
     root: Any = None
     printed = located.printed
+    # A value is the file's characters, with line breaks made "\n" and folds made spaces,
+    # except for the escapes of double-quoted text: without a control character (\r and
+    # \x85 included) and a backslash in the file, no value can hold one.
+    printable = _CONTROL.search(text) is None and "\\" not in text
     try:
         for event in yaml.parse(text, Loader=_Loader):
             kind = type(event)
             if kind is yaml.ScalarEvent:  # most events: test it first
                 if event.anchor:
                     raise _alias_error(event)
-                value = _scalar(event)
+                value = _scalar(event, printable)
                 top = stack[-1] if stack else None
                 if top is not None and top[2] is _NO_KEY and type(top[0]) is dict:
                     line = event.start_mark.line + 1 if event.start_mark else None
@@ -341,12 +349,17 @@ def _attach(top: list[Any], value: Any) -> None:
         top[0].append(value)
 
 
-def load(path: Path) -> Located:
-    """Read and parse ``path`` (UTF-8, at most ``MAX_BYTES``)."""
-    size = path.stat().st_size
+def read_record(path: Path) -> bytes:
+    """The bytes of ``path``, refused when larger than ``MAX_BYTES``."""
+    size = os.stat(path).st_size  # Path.stat and Path.read_bytes, at less cost
     if size > MAX_BYTES:
         raise YamlError(f"file is {size} bytes, larger than the {MAX_BYTES} allowed")
-    raw = path.read_bytes()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def loads_bytes(raw: bytes) -> Located:
+    """Parse the bytes of a record file (UTF-8)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -357,3 +370,8 @@ def load(path: Path) -> Located:
             line,
         ) from None
     return loads(text)
+
+
+def load(path: Path) -> Located:
+    """Read and parse ``path`` (UTF-8, at most ``MAX_BYTES``)."""
+    return loads_bytes(read_record(path))
