@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Validation caches of this test run go to a fresh folder, never the user's own
+    (``synthesis validate`` subprocesses inherit it)."""
+    if "SYNTHESIS_CACHE_DIR" not in os.environ:
+        os.environ["SYNTHESIS_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthesis-test-cache-")
+
 
 MINI_BIB = """\
 @article{smith2020mind,
