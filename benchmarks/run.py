@@ -199,6 +199,45 @@ def _synthetic(notes: list[str]) -> dict[str, Any]:
     return out
 
 
+def _cold_s(args: tuple[str, ...], cache: Path, repeats: int) -> float:
+    """Median of ``repeats`` runs, each with the validation cache emptied first."""
+    times = []
+    for _ in range(repeats):
+        shutil.rmtree(cache, ignore_errors=True)
+        t0 = time.perf_counter()
+        proc = _cli(*args)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"synthesis {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    return statistics.median(times)
+
+
+def _validate_times(tmp: Path, cache: Path, repeats: int, notes: list[str]) -> dict[str, Any]:
+    """``synthesis validate --quiet`` of the repository and of 10,000 generated records,
+    warm (the validation cache filled) and cold (emptied before each run)."""
+    out: dict[str, Any] = {}
+    repo = ("validate", str(ROOT), "--quiet")
+    out["validate_repo_s"] = _time_cli(repo, repeats)
+    out["validate_repo_cold_s"] = _cold_s(repo, cache, repeats)
+    base = _generate(tmp / "base", questions=20, records=VALIDATE_RECORDS)
+    n = max(1, min(repeats, 3))
+    args = ("validate", str(base), "--quiet")
+    out["validate_10k_cold_s"] = _cold_s(args, cache, n)
+    out["validate_10k_s"] = _time_cli(args, n)
+    check = _cli(*args)
+    out["validate_10k_exit"] = check.returncode
+    if check.returncode != 0:
+        notes.append(f"validate 10k: exit {check.returncode}: {check.stdout[-300:]!r}")
+    cold = _cli(*args, "--no-cache")
+    if (cold.returncode, cold.stdout) != (check.returncode, check.stdout):
+        notes.append("validate 10k: the output with the cache differs from --no-cache")
+    notes.append(
+        "validate: warm figures are medians with the validation cache filled (the run "
+        "before fills it), cold ones medians of runs with it emptied first (each writes it)."
+    )
+    return out
+
+
 def _rma_imports_pymare() -> bool:
     code = (
         "import sys, synthesis as s\n"
@@ -276,15 +315,19 @@ def run(repeats: int, sections: tuple[str, ...] = SECTIONS) -> tuple[dict[str, A
     res["batch_reml_not_converged"] = int((~breml["converged"]).sum())
 
     res["cli_start_s"] = _time_cli(("--help",), repeats)
-    res["validate_repo_s"] = _time_cli(("validate", str(ROOT), "--quiet"), repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        base = _generate(Path(tmp) / "base", questions=20, records=VALIDATE_RECORDS)
-        n = max(1, min(repeats, 3))
-        res["validate_10k_s"] = _time_cli(("validate", str(base), "--quiet"), n)
-        check = _cli("validate", str(base), "--quiet")
-        res["validate_10k_exit"] = check.returncode
-        if check.returncode != 0:
-            notes.append(f"validate 10k: exit {check.returncode}: {check.stdout[-300:]!r}")
+        # the validation cache of these runs is their own: filled by the warm-up run
+        # (warm figures), emptied before each cold one (its first run)
+        cache = Path(tmp) / "validate-cache"
+        old_cache = os.environ.get("SYNTHESIS_CACHE_DIR")
+        os.environ["SYNTHESIS_CACHE_DIR"] = str(cache)
+        try:
+            res.update(_validate_times(Path(tmp), cache, repeats, notes))
+        finally:
+            if old_cache is None:
+                os.environ.pop("SYNTHESIS_CACHE_DIR", None)
+            else:
+                os.environ["SYNTHESIS_CACHE_DIR"] = old_cache
     res["rma_imports_pymare"] = _rma_imports_pymare()
     if "build" in sections:
         res.update(_build_times(repeats, notes))
@@ -380,7 +423,9 @@ def _table(res: dict[str, Any], notes: list[str]) -> str:
     for key, label in (
         ("cli_start_s", "synthesis --help"),
         ("validate_repo_s", "validate repository"),
+        ("validate_repo_cold_s", "  cold (no validation cache)"),
         ("validate_10k_s", f"validate {VALIDATE_RECORDS:,} records"),
+        ("validate_10k_cold_s", "  cold (no validation cache)"),
         ("build_cold_s", "build --force (cold)"),
         ("build_cold_nopdf_s", "  the same with --no-pdf"),
         ("build_warm_s", "build (unchanged)"),

@@ -49,6 +49,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UserInputError(
             f"{root}: no evidence/ folder here; run from the project root or give its path"
         )
+    import gc
+
+    gc.disable()  # validate() pauses the collector; this command ends after printing
     base, report = validate(root, cache=not args.no_cache)
     if args.format == "json":
         print(report.to_json())
