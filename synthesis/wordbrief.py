@@ -210,13 +210,16 @@ class _Writer:
             self.paragraph(caption, style="Caption")
         table = self.doc.add_table(rows=len(rows), cols=ncols)
         table.style = "Table Grid"
-        for i, row in enumerate(cells):
+        for row, grid in zip(cells, table.rows, strict=True):
+            # the row's cells once (``table.cell(i, j)`` rebuilds every cell of the table
+            # on each call); merging only joins cells to the right of ``j``
+            slots = grid.cells
             j = 0
             for cell in row:
                 span = _colspan(cell)
-                target = table.cell(i, j)
+                target = slots[j]
                 if span > 1:
-                    target = target.merge(table.cell(i, min(j + span, ncols) - 1))
+                    target = target.merge(slots[min(j + span, ncols) - 1])
                 p = target.paragraphs[0]
                 self.inline(p, cell, {"b": cell.name == "th"})
                 j += span
