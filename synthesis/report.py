@@ -679,7 +679,7 @@ def build_reports(
                     cache_dir=cache_dir,
                     tmp=tmp,
                     reports=reports,
-                    renderer=lambda: Renderer(shown, pdf=pdf),
+                    renderer=lambda: Renderer(shown, pdf=pdf, raster_cache=cache_dir / "png"),
                     timeout=timeout,
                     parallel=parallel,
                     say=say,
