@@ -444,9 +444,40 @@ def csl_item(ref: Reference) -> dict[str, object]:
     return item
 
 
+def _memoise_csl_xpath() -> None:
+    """Make citeproc-py look up each XPath of a style once.
+
+    citeproc-py evaluates an XPath query on the style's XML tree every time it expands a
+    macro or looks up a term (``CitationStylesElement.xpath_search``): formatting the
+    108 references of the repository ran about 14,000 of them. The style's tree never
+    changes once parsed, so the result of a query on an element is always the same list
+    of elements: it is kept (as a tuple, which no caller can alter) per element and
+    query. The formatted references are identical (``tests/test_bib.py``).
+    """
+    from citeproc import model
+
+    cls = model.CitationStylesElement
+    if getattr(cls, "_synthesis_memoised", False):
+        return
+    search = cls.xpath_search
+    found: dict[tuple[object, str], tuple[Any, ...]] = {}
+
+    def xpath_search(self: Any, expression: str) -> tuple[Any, ...]:
+        key = (self, expression)
+        hit = found.get(key)
+        if hit is None:
+            hit = found[key] = tuple(search(self, expression))
+        return hit
+
+    cls.xpath_search = xpath_search
+    cls._synthesis_memoised = True
+
+
 @functools.lru_cache(maxsize=4)
 def _csl_style(style: str) -> object:
     from citeproc import CitationStylesStyle
+
+    _memoise_csl_xpath()
 
     if style not in STYLES:
         raise ValueError(f"unknown reference style {style!r} (allowed: {', '.join(STYLES)})")

@@ -52,12 +52,16 @@ COMMISSIONER_TAGS = frozenset({"commissioner"})
 class Renderer:
     """nbconvert exporters and WeasyPrint, created once per build (used from one thread)."""
 
-    def __init__(self, prov: dict[str, Any], *, pdf: bool = True) -> None:
+    def __init__(
+        self, prov: dict[str, Any], *, pdf: bool = True, raster_cache: Path | None = None
+    ) -> None:
         from nbconvert import HTMLExporter
         from traitlets.config import Config
 
         self.prov = prov
         self.pdf = pdf
+        #: Where the Word briefs' rasterised figures are kept between builds.
+        self.raster_cache = raster_cache
         #: Why PDFs could not be written in this build (``None`` when they were).
         self.pdf_error: str | None = None
         self.css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
@@ -160,7 +164,12 @@ class Renderer:
             del rel["commissioner_pdf"]
             with contextlib.suppress(OSError):
                 (out / f"commissioner/{stem}.pdf").unlink(missing_ok=True)
-        html_to_docx(commissioner_html, out / rel["commissioner_docx"], title=job.title)
+        html_to_docx(
+            commissioner_html,
+            out / rel["commissioner_docx"],
+            title=job.title,
+            raster_cache=self.raster_cache,
+        )
         return rel
 
 

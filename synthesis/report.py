@@ -39,7 +39,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -331,11 +333,16 @@ def _reusable(entry: dict[str, Any] | None, job: _Job, reports: Path) -> bool:
     return set(entry.get("outputs") or ()) == set(job.kinds) and _intact(entry, reports)
 
 
-def _default_jobs() -> int:
+def _cpus() -> int:
+    """CPUs this process may use."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def _default_jobs() -> int:
+    cpus = _cpus()
     # One more kernel than CPUs: a starting kernel mostly waits on imports (disk), so a
     # third kernel on two CPUs measured 10-15 % faster than two; memory caps it at 4.
     return max(1, min(4, cpus + 1))
@@ -360,8 +367,28 @@ async def _pipeline(
     # on a cluster the scheduler queues the notebooks: submit them all at once
     semaphore = asyncio.Semaphore(parallel if client is None else max(1, total))
     failures: list[NotebookFailed] = []
-    render_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="synthesis-render")
-    holder: dict[str, Renderer] = {}
+    # Pages are rendered in worker processes (nbconvert, python-docx and WeasyPrint are
+    # pure Python for the most part: threads would share one CPU), one per CPU at most;
+    # a thread per worker hands each its page and copies the pages that are kept.
+    to_render = sum(1 for job in jobs if job.reused is None)
+    workers = max(1, min(_cpus(), to_render))
+    render_pool = concurrent.futures.ThreadPoolExecutor(
+        workers, thread_name_prefix="synthesis-render"
+    )
+    pages: dict[str, Any] = {}  # the process pool, created when a page is first rendered
+    pdf_errors: list[str] = []
+    lock = threading.Lock()
+
+    def page_pool() -> concurrent.futures.ProcessPoolExecutor:
+        with lock:
+            if "pool" not in pages:
+                pages["pool"] = concurrent.futures.ProcessPoolExecutor(
+                    workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_renderer,
+                    initargs=(renderer,),
+                )
+            return pages["pool"]  # type: ignore[no-any-return]
 
     def render(job: _Job) -> None:
         if failures:  # the build is lost anyway
@@ -376,15 +403,17 @@ async def _pipeline(
             return
         _what_changed(job)
         started = time.monotonic()
-        if "r" not in holder:
-            holder["r"] = renderer()
-        had_error = holder["r"].pdf_error is not None
-        job.outputs = holder["r"].render(job, tmp)
+        slim = dataclasses.replace(job, previous=None, reused=None)
+        job.outputs, pdf_error = page_pool().submit(_render_page, slim, tmp).result()
         seconds = time.monotonic() - started
-        pages = "and .pdf " if "commissioner_pdf" in job.outputs else ""
-        say(f"[{job.number}/{total}] rendered {job.path.stem}.html {pages}in {seconds:.1f} s")
-        if not had_error and holder["r"].pdf_error is not None:
-            say(holder["r"].pdf_error)
+        also = "and .pdf " if "commissioner_pdf" in job.outputs else ""
+        say(f"[{job.number}/{total}] rendered {job.path.stem}.html {also}in {seconds:.1f} s")
+        if pdf_error is not None:
+            with lock:
+                first = not pdf_errors
+                pdf_errors.append(pdf_error)
+            if first:  # said once, whichever worker found it first
+                say(pdf_error)
 
     async def run(job: _Job) -> None:
         if job.notebook is None and job.reused is None:
@@ -427,6 +456,8 @@ async def _pipeline(
         results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
     finally:
         render_pool.shutdown(wait=True)
+        if "pool" in pages:
+            pages["pool"].shutdown(wait=True)
     if failures:
         failures.sort(key=lambda f: f.notebook)
         first = failures[0]
@@ -445,7 +476,26 @@ async def _pipeline(
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    return holder["r"].pdf_error if "r" in holder else None
+    return pdf_errors[0] if pdf_errors else None
+
+
+#: The renderer of a page-rendering worker process (:func:`_start_renderer`).
+_RENDERER: list[Renderer] = []
+
+
+def _start_renderer(factory: Callable[[], Renderer]) -> None:
+    """Create the worker process's renderer (nbconvert exporters, WeasyPrint) once."""
+    _RENDERER.append(factory())
+
+
+def _render_page(job: _Job, tmp: Path) -> tuple[dict[str, str], str | None]:
+    """Render one page in a worker; its outputs and why PDFs failed in this worker, if so.
+
+    A worker whose PDF step failed renders its later pages without PDFs and reports the
+    error with each of them; the build says it once.
+    """
+    (renderer,) = _RENDERER
+    return renderer.render(job, tmp), renderer.pdf_error
 
 
 def build_reports(
@@ -679,7 +729,9 @@ def build_reports(
                     cache_dir=cache_dir,
                     tmp=tmp,
                     reports=reports,
-                    renderer=lambda: Renderer(shown, pdf=pdf),
+                    renderer=functools.partial(
+                        Renderer, shown, pdf=pdf, raster_cache=cache_dir / "png"
+                    ),
                     timeout=timeout,
                     parallel=parallel,
                     say=say,

@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
@@ -77,19 +78,57 @@ def _alt_text(el: Tag) -> str:
     return caption.get_text(" ", strip=True) if caption is not None else ""
 
 
-def _png_of_svg(svg_markup: str) -> bytes:
+def _cached_png(path: Path) -> bytes | None:
+    """A PNG kept by an earlier build, or ``None`` when it is missing or unreadable."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()  # a truncated or altered file is raster again, never used
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return None
+    return data
+
+
+def _png_of_svg(svg_markup: str, cache: Path | None = None) -> bytes:
+    """The SVG rasterised at :data:`RASTER_DPI` (CairoSVG).
+
+    With ``cache`` (a folder), each PNG is kept under the SHA-256 of the SVG, the
+    resolution and CairoSVG's version, so a rebuild rasterises only the figures that
+    changed (rasterising is most of the time of a Word brief). A missing or damaged
+    file is rasterised again.
+    """
+    import hashlib
+    import importlib.metadata
+
     import cairosvg
 
-    return bytes(cairosvg.svg2png(bytestring=svg_markup.encode("utf-8"), dpi=RASTER_DPI))
+    markup = svg_markup.encode("utf-8")
+    path = None
+    if cache is not None:
+        tag = f"{RASTER_DPI}:{importlib.metadata.version('cairosvg')}:".encode()
+        path = cache / f"{hashlib.sha256(tag + markup).hexdigest()}.png"
+        kept = _cached_png(path)
+        if kept is not None:
+            return kept
+    data = bytes(cairosvg.svg2png(bytestring=markup, dpi=RASTER_DPI))
+    if path is not None:
+        with contextlib.suppress(OSError):  # the cache only saves time
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+    return data
 
 
-def _image_bytes(el: Tag) -> bytes | None:
+def _image_bytes(el: Tag, cache: Path | None = None) -> bytes | None:
     """PNG/JPEG bytes of an <img> with a data: URI, or of an inline <svg>."""
     if el.name == "svg":
         markup = str(el)
         if 'xmlns="' not in markup.split(">", 1)[0]:  # bs4 sorts attributes: look at the tag
             markup = markup.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"', 1)
-        return _png_of_svg(markup)
+        return _png_of_svg(markup, cache)
     src = el.get("src")
     if not isinstance(src, str) or not src.startswith("data:"):
         return None  # only embedded images: reports never load external files
@@ -98,7 +137,7 @@ def _image_bytes(el: Tag) -> bytes | None:
         base64.b64decode(payload) if ";base64" in header else urllib.parse.unquote_to_bytes(payload)
     )
     if "image/svg" in header:
-        return _png_of_svg(data.decode("utf-8"))
+        return _png_of_svg(data.decode("utf-8"), cache)
     return data
 
 
@@ -137,8 +176,9 @@ def _add_hyperlink(paragraph: Paragraph, url: str, text: str) -> None:
 class _Writer:
     """Walks the HTML tree and writes Word blocks and runs."""
 
-    def __init__(self, doc: DocxDocument) -> None:
+    def __init__(self, doc: DocxDocument, raster_cache: Path | None = None) -> None:
         self.doc = doc
+        self.raster_cache = raster_cache
 
     # -------------------------------------------------------------- inline --
     def inline(self, paragraph: Paragraph, node: Any, fmt: dict[str, bool]) -> None:
@@ -186,7 +226,7 @@ class _Writer:
     def picture(self, el: Tag, paragraph: Paragraph | None = None) -> None:
         from docx.shared import Inches
 
-        data = _image_bytes(el)
+        data = _image_bytes(el, self.raster_cache)
         if data is None:
             return
         from PIL import Image
@@ -210,13 +250,16 @@ class _Writer:
             self.paragraph(caption, style="Caption")
         table = self.doc.add_table(rows=len(rows), cols=ncols)
         table.style = "Table Grid"
-        for i, row in enumerate(cells):
+        for row, grid in zip(cells, table.rows, strict=True):
+            # the row's cells once (``table.cell(i, j)`` rebuilds every cell of the table
+            # on each call); merging only joins cells to the right of ``j``
+            slots = grid.cells
             j = 0
             for cell in row:
                 span = _colspan(cell)
-                target = table.cell(i, j)
+                target = slots[j]
                 if span > 1:
-                    target = target.merge(table.cell(i, min(j + span, ncols) - 1))
+                    target = target.merge(slots[min(j + span, ncols) - 1])
                 p = target.paragraphs[0]
                 self.inline(p, cell, {"b": cell.name == "th"})
                 j += span
@@ -281,7 +324,9 @@ class _Writer:
                 self.paragraph(node)
 
 
-def html_to_docx(html: str, target: Path, *, title: str | None = None) -> None:
+def html_to_docx(
+    html: str, target: Path, *, title: str | None = None, raster_cache: Path | None = None
+) -> None:
     """Write an HTML page (a commissioner brief) as a Word document.
 
     Parameters
@@ -293,6 +338,9 @@ def html_to_docx(html: str, target: Path, *, title: str | None = None) -> None:
         The ``.docx`` file to write (written whole, then moved into place).
     title
         Document title for the file's properties (default: the page's ``<title>``).
+    raster_cache
+        Folder where the PNGs of SVG figures are kept between builds (see
+        :func:`_png_of_svg`); ``None`` rasterises every figure.
     """
     from bs4 import BeautifulSoup
     from docx import Document
@@ -302,7 +350,7 @@ def html_to_docx(html: str, target: Path, *, title: str | None = None) -> None:
     page_title = title or (soup.title.get_text(strip=True) if soup.title else "")
     doc.core_properties.title = page_title
     body = soup.body or soup
-    writer = _Writer(doc)
+    writer = _Writer(doc, raster_cache)
     for child in body.children:
         writer.block(child)
     _save(doc, target)

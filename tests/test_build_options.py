@@ -98,12 +98,21 @@ def test_no_pdf_writes_html_only_then_pdf_without_executing(project: Path) -> No
 
 
 def test_failing_pdf_step_keeps_html_and_says_what_to_install(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def broken(*args: object, **kwargs: object) -> None:
-        raise OSError("cannot load library 'libpango-1.0-0': No such file")
-
-    monkeypatch.setattr(pages, "write_pdf", broken)
+    # Without Pango, importing WeasyPrint raises OSError. The pages are rendered in worker
+    # processes, which start with this process's sys.path: a stand-in package that fails
+    # the same way, first on the path, simulates the missing libraries there.
+    fake = tmp_path / "no_pango" / "weasyprint"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise OSError(\"cannot load library 'libpango-1.0-0': No such file\")\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(fake.parent))
     assert main(["build", "--root", str(project)]) == 0
     err = capsys.readouterr().err
     assert "PDFs not written: WeasyPrint cannot run (cannot load library 'libpango-1.0-0'" in err

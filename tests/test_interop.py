@@ -94,6 +94,36 @@ def test_figure_without_alt_takes_its_caption(tmp_path):
     assert shape._inline.docPr.get("descr") == "Risk of bias"
 
 
+def test_raster_cache_reuses_figures_and_recovers_from_damage(tmp_path, monkeypatch):
+    """A rebuild rasterises only changed figures; a damaged PNG is rasterised again."""
+    import cairosvg
+
+    cache = tmp_path / "png"
+    html_to_docx(PAGE, tmp_path / "plain.docx")
+    html_to_docx(PAGE, tmp_path / "first.docx", raster_cache=cache)
+    (kept,) = cache.glob("*.png")
+    calls = []
+    real = cairosvg.svg2png
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(cairosvg, "svg2png", counting)
+    html_to_docx(PAGE, tmp_path / "second.docx", raster_cache=cache)
+    assert calls == []  # the same figure: taken from the cache
+    # the document is the same with or without the cache
+    for name in ("first", "second"):
+        assert (tmp_path / f"{name}.docx").read_bytes() == (tmp_path / "plain.docx").read_bytes()
+    kept.write_bytes(kept.read_bytes()[:40])  # truncated: never used
+    html_to_docx(PAGE, tmp_path / "third.docx", raster_cache=cache)
+    assert len(calls) == 1
+    assert (tmp_path / "third.docx").read_bytes() == (tmp_path / "plain.docx").read_bytes()
+    changed = PAGE.replace('y1="50" x2="200" y2="50"', 'y1="40" x2="200" y2="40"')
+    html_to_docx(changed, tmp_path / "fourth.docx", raster_cache=cache)
+    assert len(calls) == 2 and len(list(cache.glob("*.png"))) == 2  # a changed figure
+
+
 def test_unwritable_target_is_a_user_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UserInputError, match="cannot write the Word file"):

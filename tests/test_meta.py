@@ -308,6 +308,29 @@ def test_non_convergence_warns_and_flags() -> None:
     assert math.isfinite(res.tau2)
 
 
+def test_reml_converges_where_fisher_scoring_oscillates() -> None:
+    """Newton steps near the maximum (relative rule) reach the REML estimate on data where
+    Fisher scoring oscillates: metafor 3.8.1 stops with an error at its default control,
+    and with half steps converges to the values of tests/reference/newton_reference.json
+    (tests/reference/newton_reference.R)."""
+    ref = json.loads((ROOT / "tests/reference/newton_reference.json").read_text())
+    assert "did not converge" in ref["default_error"]
+    res = stats.rma(ref["yi"], ref["vi"], method="REML")
+    assert res.converged is True and res.iterations < 20
+    assert res.tau2 == pytest.approx(ref["tau2"], rel=CLOSED_FORM)
+    assert res.estimate == pytest.approx(ref["beta"], rel=CLOSED_FORM)
+    assert res.se == pytest.approx(ref["se"], rel=CLOSED_FORM)
+    # metafor's own rule (pure Fisher scoring) oscillates here, as metafor does
+    metafor_rule = {"threshold": 1e-5, "relative": False, "maxiter": 100}
+    with pytest.warns(ConvergenceWarning, match=r"REML: Fisher scoring did not converge"):
+        assert stats.rma(ref["yi"], ref["vi"], control=metafor_rule).converged is False
+    # and under the relative rule without Newton steps it would not converge either
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "NEWTON_FROM", -1.0)
+        with pytest.warns(ConvergenceWarning, match=r"did not converge"):
+            assert stats.rma(ref["yi"], ref["vi"]).converged is False
+
+
 def test_result_is_frozen_and_arrays_read_only(bcg: stats.MetaResult) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         bcg.tau2 = 0.0  # type: ignore[misc]

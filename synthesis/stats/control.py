@@ -39,7 +39,10 @@ __all__ = [
 #:     the iteration early. The default 1e-12 makes τ² agree with a converged metafor
 #:     to about 1e-10. metafor's own default is ``threshold = 1e-5`` on the absolute
 #:     change with ``maxiter = 100``: ``control={"threshold": 1e-5, "relative":
-#:     False, "maxiter": 100}`` reproduces it exactly.
+#:     False, "maxiter": 100}`` reproduces it exactly. Under the relative rule REML
+#:     finishes with Newton steps once it is near the maximum (see
+#:     :mod:`synthesis.stats.tau2`); the absolute rule keeps metafor's pure Fisher
+#:     scoring.
 #: ``maxiter``
 #:     Maximum Fisher-scoring iterations (default 1000; metafor: 100, which slow
 #:     Fisher scoring can exhaust at a tight threshold).

@@ -19,7 +19,12 @@ With ``W = diag(wᵢ)``, ``wᵢ = 1/(vᵢ + τ²)``, ``A = (X'WX)⁻¹`` and
 * ML, REML :cite:`viechtbauer2005bias`: Fisher scoring from the HE estimate,
   ``τ² ← τ² + (y'PPy − Σw)/Σw²`` (ML) or ``(y'PPy − tr P)/tr(PP)`` (REML), halving
   any step that would make τ² negative, until the change is small (see
-  :data:`synthesis.stats.control.DEFAULT_CONTROL`).
+  :data:`synthesis.stats.control.DEFAULT_CONTROL`). Under the default relative rule,
+  REML takes Newton's step (observed information ``2y'PPPy − tr(PP)``, when positive)
+  once the change is below :data:`NEWTON_FROM` of ``τ² + v̄``: it converges in about
+  half the iterations, and where Fisher scoring oscillates without converging it
+  reaches the maximum of the restricted likelihood. metafor's absolute rule
+  (``relative=False``) keeps pure Fisher scoring, as metafor.
 * EB :cite:`morris1983parametric`: the same iteration with
   ``(y'Py · k/(k−p) − k)/Σw``.
 
@@ -276,11 +281,16 @@ def _fisher_scoring(d: Block, method: str, con: Mapping[str, Any], out: Tau2) ->
         _scoring_loop(d, method, con, out)
 
 
-def _score(d: Block, t: _Array, method: str) -> _Array:
+def _score(d: Block, t: _Array, method: str, newton: _Array | None = None) -> _Array:
     """One Fisher-scoring step ``Δτ²`` per analysis (before step halving).
 
     A single intercept-only analysis is computed on its columns as vectors (sums as
     dot products), the same formulas without the overhead of the batch axis.
+
+    For REML, where ``newton`` is True the step is Newton's instead, with the observed
+    information ``y'PPPy − tr(PP)/2`` in place of the expected ``tr(PP)/2``
+    (:cite:`viechtbauer2005bias` gives both), when that is positive (the restricted likelihood
+    is concave there); Fisher's step otherwise.
     """
     Y, V = d.Y, d.V
     if d.X is None and Y.shape[1] == 1:
@@ -295,11 +305,27 @@ def _score(d: Block, t: _Array, method: str) -> _Array:
     py = w * r
     if method == "REML":
         trp, trpp = _traces1(w, sw) if A is None else (tr_pd(d, w, A), tr_pdpd(d, w, A))
-        return (_dot(py, py) - trp) / trpp
+        score = _dot(py, py) - trp
+        if newton is None or not newton.any():
+            return score / trpp  # type: ignore[no-any-return]
+        wpy = w * py  # y'PPPy = (Py)'P(Py) = Σ w u² − (X'Wu)'A(X'Wu), u = Py
+        if d.X is None:
+            pppy = _dot(wpy, py) - _dot(w, py) ** 2 / sw
+        else:
+            assert A is not None  # set by wls() whenever there is a design
+            xwu = np.einsum("nkp,kn->np", d.X, wpy)
+            pppy = _dot(wpy, py) - np.einsum("np,npq,nq->n", xwu, A, xwu)
+        observed = 2.0 * pppy - trpp
+        use = newton & (observed > 0.0)
+        return np.where(use, score / np.where(use, observed, 1.0), score / trpp)
     if method == "ML":
         return (_dot(py, py) - sw) / _dot(w, w)
     ka = d.k.astype(float)  # EB
     return (_dot(Y, py) * ka / (ka - d.p) - ka) / sw
+
+
+#: Relative change of τ² (to ``τ² + v̄``) below which REML takes Newton steps.
+NEWTON_FROM = 1e-3
 
 
 def _scoring_loop(d: Block, method: str, con: Mapping[str, Any], out: Tau2) -> None:
@@ -315,10 +341,15 @@ def _scoring_loop(d: Block, method: str, con: Mapping[str, Any], out: Tau2) -> N
     sub = d
     t = tau2.copy()
     vsub = vbar
+    # REML under the relative rule: once Fisher's step is small (the iterate is near the
+    # maximum), Newton's steps finish in a few iterations what Fisher scoring's linear
+    # convergence takes many for; metafor's absolute rule keeps pure Fisher scoring
+    polish = method == "REML" and vsub is not None and stepadj == 1.0
+    near = np.zeros(n, dtype=bool)
     it = 0
     while rows.size:
         it += 1
-        adj = _score(sub, t, method)
+        adj = _score(sub, t, method, near if polish else None)
         if stepadj != 1.0:
             adj = adj * stepadj
         new = t + adj
@@ -344,7 +375,10 @@ def _scoring_loop(d: Block, method: str, con: Mapping[str, Any], out: Tau2) -> N
             stop = np.ones(rows.size, dtype=bool)
             out.converged[rows] = False
         else:
-            go_on = change > (threshold if vsub is None else threshold * (new + vsub))
+            scale = threshold if vsub is None else threshold * (new + vsub)
+            go_on = change > scale
+            if polish:
+                near = change <= NEWTON_FROM * (new + vsub)
             if go_on.all():
                 t = new
                 continue
@@ -354,7 +388,7 @@ def _scoring_loop(d: Block, method: str, con: Mapping[str, Any], out: Tau2) -> N
         if stop.all():
             break
         go = np.flatnonzero(~stop)
-        rows, sub, t = rows[go], sub.take(go), new[go]
+        rows, sub, t, near = rows[go], sub.take(go), new[go], near[go]
         vsub = None if vsub is None else vsub[go]
 
     conv = out.converged
