@@ -12,11 +12,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_TEST_CACHE: list[str] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Validation caches of this test run go to a fresh folder, never the user's own
-    (``synthesis validate`` subprocesses inherit it)."""
+    (``synthesis validate`` subprocesses inherit it); it is deleted at the end."""
     if "SYNTHESIS_CACHE_DIR" not in os.environ:
-        os.environ["SYNTHESIS_CACHE_DIR"] = tempfile.mkdtemp(prefix="synthesis-test-cache-")
+        folder = tempfile.mkdtemp(prefix="synthesis-test-cache-")
+        _TEST_CACHE.append(folder)
+        os.environ["SYNTHESIS_CACHE_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _TEST_CACHE:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("SYNTHESIS_CACHE_DIR") == folder:
+            del os.environ["SYNTHESIS_CACHE_DIR"]
 
 
 MINI_BIB = """\
