@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reports-variants/<variant>/, e.g. reports-variants/DL/",
     )
     p.add_argument(
-        "--jobs", type=int, help="notebooks executed at once (default: CPUs + 1, at most 4)"
+        "--jobs", type=int, help="notebooks executed at once (default: the CPUs, at most 4)"
     )
     p.add_argument(
         "--scheduler",

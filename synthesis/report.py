@@ -342,10 +342,11 @@ def _cpus() -> int:
 
 
 def _default_jobs() -> int:
-    cpus = _cpus()
-    # One more kernel than CPUs: a starting kernel mostly waits on imports (disk), so a
-    # third kernel on two CPUs measured 10-15 % faster than two; memory caps it at 4.
-    return max(1, min(4, cpus + 1))
+    # One kernel per CPU, at most 4 (memory): a page renders in a worker process beside
+    # them, so the CPUs are busy while a kernel starts. A third kernel on two CPUs took
+    # 10-15 % less time when pages rendered in a thread of the build, but with the render
+    # worker it adds about 350 MB at the peak of a 2,000-record programme.
+    return max(1, min(4, _cpus()))
 
 
 async def _pipeline(
@@ -378,6 +379,17 @@ async def _pipeline(
     pages: dict[str, Any] = {}  # the process pool, created when a page is first rendered
     pdf_errors: list[str] = []
     lock = threading.Lock()
+    # While notebooks still wait or execute, one page renders at a time (the kernels have
+    # the CPUs, and each worker holds a page in memory); then every worker renders.
+    executing = sum(1 for job in jobs if job.notebook is None and job.reused is None)
+    turn = threading.Condition()
+    rendering = [0]
+
+    def kernel_done() -> None:
+        nonlocal executing
+        with turn:
+            executing -= 1
+            turn.notify_all()
 
     def page_pool() -> concurrent.futures.ProcessPoolExecutor:
         with lock:
@@ -404,7 +416,16 @@ async def _pipeline(
         _what_changed(job)
         started = time.monotonic()
         slim = dataclasses.replace(job, previous=None, reused=None)
-        job.outputs, pdf_error = page_pool().submit(_render_page, slim, tmp).result()
+        with turn:
+            turn.wait_for(lambda: rendering[0] < (1 if executing else workers))
+            rendering[0] += 1
+        try:
+            job.outputs, pdf_error = page_pool().submit(_render_page, slim, tmp).result()
+        finally:
+            with turn:
+                rendering[0] -= 1
+                turn.notify_all()
+        job.notebook = None  # written to the cache and rendered: free it
         seconds = time.monotonic() - started
         also = "and .pdf " if "commissioner_pdf" in job.outputs else ""
         say(f"[{job.number}/{total}] rendered {job.path.stem}.html {also}in {seconds:.1f} s")
@@ -417,40 +438,47 @@ async def _pipeline(
 
     async def run(job: _Job) -> None:
         if job.notebook is None and job.reused is None:
-            async with semaphore:
-                if failures:
-                    return
-                say(f"[{job.number}/{total}] executing {job.name}")
-                started = time.monotonic()
-                try:
-                    if client is not None:
-                        slim = dataclasses.replace(job, previous=None, reused=None)
-                        job.notebook = from_worker(
-                            await execute_on_cluster(
-                                client,
-                                execute_on_worker,
-                                slim,
-                                str(root),
-                                timeout,
-                                str(cache_dir / "failed"),
-                            )
-                        )
-                    else:
-                        job.notebook = await execute_notebook(
-                            job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
-                        )
-                except NotebookFailed as exc:
-                    failures.append(exc)
-                    where = "start" if exc.cell_index is None else f"cell {exc.cell_index}"
-                    say(f"[{job.number}/{total}] {job.name} FAILED at {where}")
-                    return
-                job.executed = True
-                _store_cached(cache_dir, job.cache_name, job.cache_key, job.notebook)
-                with contextlib.suppress(OSError):  # a saved failure is now outdated
-                    (cache_dir / "failed" / job.name).unlink(missing_ok=True)
-                seconds = time.monotonic() - started
-                say(f"[{job.number}/{total}] executed {job.name} in {seconds:.1f} s")
+            try:
+                await execute(job)
+            finally:
+                kernel_done()
         await loop.run_in_executor(render_pool, render, job)
+
+    async def execute(job: _Job) -> None:
+        """Execute one notebook (a kernel here, or on the cluster)."""
+        async with semaphore:
+            if failures:
+                return
+            say(f"[{job.number}/{total}] executing {job.name}")
+            started = time.monotonic()
+            try:
+                if client is not None:
+                    slim = dataclasses.replace(job, previous=None, reused=None)
+                    job.notebook = from_worker(
+                        await execute_on_cluster(
+                            client,
+                            execute_on_worker,
+                            slim,
+                            str(root),
+                            timeout,
+                            str(cache_dir / "failed"),
+                        )
+                    )
+                else:
+                    job.notebook = await execute_notebook(
+                        job, root=root, timeout=timeout, failed_dir=cache_dir / "failed"
+                    )
+            except NotebookFailed as exc:
+                failures.append(exc)
+                where = "start" if exc.cell_index is None else f"cell {exc.cell_index}"
+                say(f"[{job.number}/{total}] {job.name} FAILED at {where}")
+                return
+            job.executed = True
+            _store_cached(cache_dir, job.cache_name, job.cache_key, job.notebook)
+            with contextlib.suppress(OSError):  # a saved failure is now outdated
+                (cache_dir / "failed" / job.name).unlink(missing_ok=True)
+            seconds = time.monotonic() - started
+            say(f"[{job.number}/{total}] executed {job.name} in {seconds:.1f} s")
 
     try:
         results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
@@ -529,7 +557,7 @@ def build_reports(
         Seconds one cell may run before the build fails.
     jobs : int, optional
         Notebooks executed at the same time (each in its own kernel); default: the
-        number of CPUs plus one, at most 4.
+        number of CPUs, at most 4.
     base : EvidenceBase, optional
         The evidence as validated by the caller; loaded (without raising) when omitted.
     pdf : bool, default True
