@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from synthesis.bib import short_label
 from synthesis.evidence_map import data_still_needed
 from synthesis.grade import RANDOMISED, SYMBOLS, grade_outcome, statement
-from synthesis.plain import verdict
+from synthesis.plain import long_date, verdict
 from synthesis.pooling_rules import commissioner_span, min_k
 from synthesis.records import Num
 from synthesis.vocabulary import PROPORTION_MEASURES
@@ -639,10 +639,6 @@ def can_and_cannot(
     return can, cannot
 
 
-def _date(d: Any) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
 def last_searched(analyses: list[OutcomeAnalysis]) -> date | None:
     """The date of the question's latest search (its ``search.searches``), or None."""
     s = analyses[0].question.search
@@ -655,7 +651,7 @@ def up_to_date(analyses: list[OutcomeAnalysis]) -> str:
     when = last_searched(analyses)
     if when is None:
         return "The question file does not say when the evidence was last searched."
-    return f"Evidence last searched on {_date(when)}."
+    return f"Evidence last searched on {long_date(when)}."
 
 
 def brief_html(base: EvidenceBase, analyses: list[OutcomeAnalysis]) -> str:

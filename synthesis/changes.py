@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthesis.analysis import analyse_question
 from synthesis.grade import grade_outcome
-from synthesis.plain import fmt_interval, fmt_value
+from synthesis.plain import fmt_interval, fmt_value, long_date
 from synthesis.verdicts import claim_results
 from synthesis.vocabulary import NULL_VALUES
 
@@ -434,7 +434,7 @@ def _date(stamp: str | None) -> str:
         when = _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return stamp
-    return f"{when.day} {when.strftime('%B %Y')}"
+    return long_date(when)
 
 
 def _names(items: list[str]) -> str:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from synthesis.analysis import analyse_question
+from synthesis.plain import long_date
 from synthesis.screening import listed, serving
 
 if TYPE_CHECKING:
@@ -86,9 +88,16 @@ def _search_sources(base: EvidenceBase, qid: str) -> list[tuple[str, list[str]]]
         ids = [r.record for r in q.search.seed.references if r.record]
         ids += [e.id for e in excluded if e.found_by == "seed"]
         out.append(("seed article's references", ids))
+    same_day = Counter(s.date for s in q.search.searches)
+    nth: Counter[str] = Counter()
     for s in q.search.searches:
         ids = list(s.records) + [e.id for e in excluded if e.found_by == s.id]
-        out.append((f"search {s.id} ({s.date})", ids))
+        # readers see the date, not the search's id; searches of one day are numbered
+        label = f"search on {long_date(date.fromisoformat(s.date))}"
+        if same_day[s.date] > 1:
+            nth[s.date] += 1
+            label += f" ({nth[s.date]} of {same_day[s.date]})"
+        out.append((label, ids))
     return out
 
 

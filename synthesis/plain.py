@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, overload
 
 from synthesis.pooling_rules import min_k
@@ -62,6 +63,15 @@ CATEGORIES = (
     "several bands",
     "no thresholds",
 )
+
+
+def long_date(d: date) -> str:
+    """A date as readers write it: "1 December 2026".
+
+    >>> long_date(date(2026, 12, 1))
+    '1 December 2026'
+    """
+    return f"{d.day} {d:%B %Y}"
 
 
 @dataclass(frozen=True)

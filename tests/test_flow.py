@@ -89,7 +89,7 @@ def flow_project(project: Path) -> Path:
 def test_flow_counts_match_a_hand_count(flow_project):
     f = prisma_flow(load_evidence(flow_project), "q1_alliance")
     # identified: seed 1 record + 1 excluded (client); pass-one 2 records + 3 excluded
-    assert f.identified == {"seed article's references": 2, "search pass-one (2026-11-27)": 5}
+    assert f.identified == {"seed article's references": 2, "search on 27 November 2026": 5}
     assert f.duplicates == 1  # smith2020 is named by the seed list and by pass-one
     assert f.screened == 6
     assert f.excluded_screening == {"not a report of a study": 1}
@@ -171,9 +171,11 @@ def test_repository_flow_matches_a_hand_count():
     # first pass: 12 records + the National Elf and HOPEnDialogue pages; second: 2; issue 13: 7
     assert f.identified == {
         "seed article's references": 4,
-        "search first-pass (2026-11-27)": 14,
-        "search second-pass (2026-11-27)": 2,
-        "search issue-13 (2026-12-01)": 7,
+        # labelled by date (ids like "issue-13" mean nothing to a reader): first-pass and
+        # second-pass ran the same day
+        "search on 27 November 2026 (1 of 2)": 14,
+        "search on 27 November 2026 (2 of 2)": 2,
+        "search on 1 December 2026": 7,
     }
     assert (f.duplicates, f.screened, f.sought, f.assessed, f.included) == (0, 27, 25, 25, 24)
     assert f.excluded_screening == {"not a report of a study": 2}
