@@ -36,7 +36,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthesis.analysis import analyse_question
 from synthesis.errors import UserInputError
+from synthesis.files import write_atomic
 from synthesis.grade import grade_outcome, statement
 from synthesis.swim_outcomes import outcome_swim
 
@@ -404,11 +404,7 @@ def export_package(
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_atomic(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise UserInputError(f"{path}: cannot write ({exc.strerror})") from exc

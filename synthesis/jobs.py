@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from synthesis import vocabulary
 from synthesis.bib import STYLES
 from synthesis.errors import UserInputError
+from synthesis.files import write_atomic
 from synthesis.notebook import cite_markdown
 
 if TYPE_CHECKING:
@@ -541,7 +542,6 @@ def share_evidence(folder: Path, base: EvidenceBase, root: Path, key: str) -> st
     or ``""`` when it cannot be written.
     """
     import dataclasses
-    import os
     import pickle
 
     path = folder / f"{key}.pickle"
@@ -552,9 +552,7 @@ def share_evidence(folder: Path, base: EvidenceBase, root: Path, key: str) -> st
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.pickle"):  # one build's evidence is kept
             old.unlink(missing_ok=True)
-        tmp = folder / f".{key}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return ""
     return str(path)

@@ -32,10 +32,11 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from synthesis.files import write_atomic
 
 #: First bytes of a cache file: the format (a change of layout changes it).
 MAGIC = b"synthesis-validate-cache 1\n"
@@ -151,17 +152,5 @@ class ParseCache:
             return
         payload = pickle.dumps((self.code, self._new), protocol=pickle.HIGHEST_PROTOCOL)
         data = MAGIC + hashlib.sha256(payload).digest() + payload
-        tmp = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".validate-", dir=self.folder)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, self.path)
-            tmp = None
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs speed
+            write_atomic(self.path, data)

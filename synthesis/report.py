@@ -68,6 +68,7 @@ from synthesis.buildinfo import (
 from synthesis.cluster import connect, execute_on_cluster
 from synthesis.errors import UserInputError
 from synthesis.export import export_package
+from synthesis.files import write_atomic
 from synthesis.kernel import (
     KERNEL_ENV,
     KERNEL_NAME,
@@ -276,25 +277,11 @@ def _load_cached(cache_dir: Path, name: str, key: str) -> Any | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _store_cached(cache_dir: Path, name: str, key: str, nb: Any) -> None:
     data = {"format": CACHE_FORMAT, "name": name, "cache_key": key, "notebook": nb}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, indent=1)
     with contextlib.suppress(OSError):  # the cache is an optimisation only
-        _write_atomic(_cache_file(cache_dir, name), text.encode())
+        write_atomic(_cache_file(cache_dir, name), text.encode())
 
 
 # ------------------------------------------------------------------------ the build
@@ -376,14 +363,19 @@ async def _pipeline(
     render_pool = concurrent.futures.ThreadPoolExecutor(
         workers, thread_name_prefix="synthesis-render"
     )
-    pages: dict[str, Any] = {}  # the process pool, created when a page is first rendered
+    # worker processes start at the first page submitted (none when every page is kept)
+    page_pool = concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_renderer,
+        initargs=(renderer,),
+    )
     pdf_errors: list[str] = []
-    lock = threading.Lock()
     # While notebooks still wait or execute, one page renders at a time (the kernels have
     # the CPUs, and each worker holds a page in memory); then every worker renders.
     executing = sum(1 for job in jobs if job.notebook is None and job.reused is None)
+    rendering = 0
     turn = threading.Condition()
-    rendering = [0]
 
     def kernel_done() -> None:
         nonlocal executing
@@ -391,18 +383,8 @@ async def _pipeline(
             executing -= 1
             turn.notify_all()
 
-    def page_pool() -> concurrent.futures.ProcessPoolExecutor:
-        with lock:
-            if "pool" not in pages:
-                pages["pool"] = concurrent.futures.ProcessPoolExecutor(
-                    workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_renderer,
-                    initargs=(renderer,),
-                )
-            return pages["pool"]  # type: ignore[no-any-return]
-
     def render(job: _Job) -> None:
+        nonlocal rendering
         if failures:  # the build is lost anyway
             return
         if job.reused is not None:
@@ -417,20 +399,20 @@ async def _pipeline(
         started = time.monotonic()
         slim = dataclasses.replace(job, previous=None, reused=None)
         with turn:
-            turn.wait_for(lambda: rendering[0] < (1 if executing else workers))
-            rendering[0] += 1
+            turn.wait_for(lambda: rendering < (1 if executing else workers))
+            rendering += 1
         try:
-            job.outputs, pdf_error = page_pool().submit(_render_page, slim, tmp).result()
+            job.outputs, pdf_error = page_pool.submit(_render_page, slim, tmp).result()
         finally:
             with turn:
-                rendering[0] -= 1
+                rendering -= 1
                 turn.notify_all()
         job.notebook = None  # written to the cache and rendered: free it
         seconds = time.monotonic() - started
         also = "and .pdf " if "commissioner_pdf" in job.outputs else ""
         say(f"[{job.number}/{total}] rendered {job.path.stem}.html {also}in {seconds:.1f} s")
         if pdf_error is not None:
-            with lock:
+            with turn:
                 first = not pdf_errors
                 pdf_errors.append(pdf_error)
             if first:  # said once, whichever worker found it first
@@ -484,8 +466,7 @@ async def _pipeline(
         results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
     finally:
         render_pool.shutdown(wait=True)
-        if "pool" in pages:
-            pages["pool"].shutdown(wait=True)
+        page_pool.shutdown(wait=True)
     if failures:
         failures.sort(key=lambda f: f.notebook)
         first = failures[0]

@@ -10,6 +10,7 @@ It never raises for problems in the input; :func:`load_evidence` does, at the bo
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import gc
 import io
@@ -449,12 +450,11 @@ def _load_cached(
     The result is the same with or without the cache: the cache is keyed by the file's
     bytes (:mod:`synthesis.parsecache`), and a result holding an error is not stored.
     """
-    if cache is None:
-        loaded, problems = _load_file(path, model, file)
-        return loaded, problems, (None if loaded is None else derive(*loaded, file))
-    try:
-        raw = read_record(path)
-    except (YamlError, OSError):  # reported as without the cache
+    raw = None
+    if cache is not None:
+        with contextlib.suppress(YamlError, OSError):  # then reported as without the cache
+            raw = read_record(path)
+    if cache is None or raw is None:
         loaded, problems = _load_file(path, model, file)
         return loaded, problems, (None if loaded is None else derive(*loaded, file))
     key = cache.key(model.__name__, file, raw)

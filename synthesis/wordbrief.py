@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import os
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthesis.errors import UserInputError
+from synthesis.files import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,10 +115,7 @@ def _png_of_svg(svg_markup: str, cache: Path | None = None) -> bytes:
     data = bytes(cairosvg.svg2png(bytestring=markup, dpi=RASTER_DPI))
     if path is not None:
         with contextlib.suppress(OSError):  # the cache only saves time
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
+            write_atomic(path, data)
     return data
 
 
@@ -430,12 +427,7 @@ def _save(doc: DocxDocument, target: Path) -> None:
             stable.external_attr = 0o644 << 16
             dst.writestr(stable, src.read(info.filename))
     target = Path(target)
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(fixed.getvalue())
-        tmp.replace(target)
+        write_atomic(target, fixed.getvalue())
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise UserInputError(f"{target}: cannot write the Word file ({exc.strerror})") from exc

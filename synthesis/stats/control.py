@@ -41,8 +41,8 @@ __all__ = [
 #:     change with ``maxiter = 100``: ``control={"threshold": 1e-5, "relative":
 #:     False, "maxiter": 100}`` reproduces it exactly. Under the relative rule REML
 #:     finishes with Newton steps once it is near the maximum (see
-#:     :mod:`synthesis.stats.tau2`); the absolute rule keeps metafor's pure Fisher
-#:     scoring.
+#:     :mod:`synthesis.stats.tau2`); the absolute rule, and any ``stepadj`` other than
+#:     1, keep metafor's pure Fisher scoring.
 #: ``maxiter``
 #:     Maximum Fisher-scoring iterations (default 1000; metafor: 100, which slow
 #:     Fisher scoring can exhaust at a tight threshold).

@@ -287,10 +287,10 @@ def _score(d: Block, t: _Array, method: str, newton: _Array | None = None) -> _A
     A single intercept-only analysis is computed on its columns as vectors (sums as
     dot products), the same formulas without the overhead of the batch axis.
 
-    For REML, where ``newton`` is True the step is Newton's instead, with the observed
-    information ``y'PPPy − tr(PP)/2`` in place of the expected ``tr(PP)/2``
-    (:cite:`viechtbauer2005bias` gives both), when that is positive (the restricted likelihood
-    is concave there); Fisher's step otherwise.
+    For REML, where ``newton`` is True the step is Newton's instead,
+    ``(y'PPy − tr P)/(2y'PPPy − tr(PP))``: twice the observed information in place of
+    twice the expected, ``tr(PP)`` (:cite:`viechtbauer2005bias`), when it is positive (the
+    restricted likelihood is concave there); Fisher's step otherwise.
     """
     Y, V = d.Y, d.V
     if d.X is None and Y.shape[1] == 1:
@@ -307,7 +307,7 @@ def _score(d: Block, t: _Array, method: str, newton: _Array | None = None) -> _A
         trp, trpp = _traces1(w, sw) if A is None else (tr_pd(d, w, A), tr_pdpd(d, w, A))
         score = _dot(py, py) - trp
         if newton is None or not newton.any():
-            return score / trpp  # type: ignore[no-any-return]
+            return score / trpp
         wpy = w * py  # y'PPPy = (Py)'P(Py) = Σ w u² − (X'Wu)'A(X'Wu), u = Py
         if d.X is None:
             pppy = _dot(wpy, py) - _dot(w, py) ** 2 / sw
